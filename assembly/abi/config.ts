@@ -1,0 +1,140 @@
+// Stack configuration: a flat table of u32 slots the host fills before `init()`.
+//
+// Guarantees: every slot has a documented default (applied by `init` when the host leaves
+// it 0xFFFFFFFF, the "unset" marker), is validated once at init, and is read-only after.
+// The slot names are exported to the host as a string (`configKeys`), so the table is
+// defined here and only here.
+
+/** Marker the host writes for "use the default". */
+export const UNSET: u32 = 0xFFFFFFFF;
+
+export enum Cfg {
+  /** Own MAC address, bytes 0-1 (big-endian in the low 16 bits). */
+  MacHi,
+  /** Own MAC address, bytes 2-5 (big-endian). */
+  MacLo,
+  /** Own IPv4 address (host order). 0 = none. */
+  Ipv4Addr,
+  /** IPv4 prefix length, 0-32. */
+  Ipv4Prefix,
+  /** IPv4 default gateway (host order), 0 = none: off-link destinations are unreachable. */
+  Ipv4Gateway,
+  /** Link MTU in bytes (IP packet size), 68-9000. */
+  Mtu,
+  /** RX ring slots, 1-4096. */
+  RxSlots,
+  /** TX ring slots, 1-4096. */
+  TxSlots,
+  /** Bytes per RX slot (largest frame received), >= MTU + 18. */
+  RxSlotSize,
+  /** Bytes per TX slot (largest frame sent; larger than MTU only with TSO). */
+  TxSlotSize,
+  /** Seed, low 32 bits (ISNs, ephemeral ports, jitter: RFC 6528, RFC 6056). */
+  SeedLo,
+  /** Seed, high 32 bits. */
+  SeedHi,
+  /** Offloads the port does for us: bit set of `Offload`. */
+  Offloads,
+  /** ARP table entries. */
+  ArpEntries,
+  /** Lifetime of a learned ARP entry, seconds. */
+  ArpTtlSec,
+  /** Frames queued per stack while their next hop is being resolved. */
+  ArpPendingFrames,
+  /** ICMP errors sent per second at most (RFC 1122 3.2.2 rate limiting). */
+  IcmpErrorsPerSec,
+  /** TCP connections at most (connection table size). */
+  TcpMaxConnections,
+  /** TCP send ring bytes per connection (default). */
+  TcpSendBuffer,
+  /** TCP receive ring bytes per connection (default). */
+  TcpRecvBuffer,
+  /** Total bytes of the buffer slab shared by live connections' rings. */
+  TcpSlabBytes,
+  /** UDP sockets at most. */
+  UdpMaxSockets,
+  /** UDP receive queue bytes per socket. */
+  UdpRecvBuffer,
+  /** Number of slots in the host notification list (sockets that changed). */
+  NotifySlots,
+  /** Count of slots; not a slot. */
+  COUNT,
+}
+
+/** Offload capabilities of the port (Cfg.Offloads) and per-frame flags share these bits. */
+export namespace Offload {
+  export const TX_IPV4_CSUM: u32 = 1 << 0;
+  export const TX_TCP_CSUM: u32 = 1 << 1;
+  export const TX_UDP_CSUM: u32 = 1 << 2;
+  export const TX_TSO: u32 = 1 << 3;
+  export const RX_CSUM: u32 = 1 << 4;
+}
+
+// Names in slot order, exported for the host (src/wasm/abi.ts reads them).
+const CONFIG_KEYS =
+  "macHi,macLo,ipv4Addr,ipv4Prefix,ipv4Gateway,mtu,rxSlots,txSlots,rxSlotSize,txSlotSize," +
+  "seedLo,seedHi,offloads,arpEntries,arpTtlSec,arpPendingFrames,icmpErrorsPerSec," +
+  "tcpMaxConnections,tcpSendBuffer,tcpRecvBuffer,tcpSlabBytes,udpMaxSockets,udpRecvBuffer," +
+  "notifySlots";
+
+/** Defaults, in slot order. */
+const DEFAULTS: StaticArray<u32> = [
+  0x0200, 0x00000001, 0, 24, 0, 1500, 256, 256, 2048, 2048,
+  0, 0, 0, 256, 60, 64, 100,
+  1024, 256 * 1024, 256 * 1024, 64 * 1024 * 1024, 64, 256 * 1024,
+  2048,
+];
+
+// The table itself, in static memory so its address is fixed before init.
+const table = new StaticArray<u32>(Cfg.COUNT);
+
+export function configTablePtr(): usize {
+  return changetype<usize>(table);
+}
+
+export function configKeys(): string {
+  return CONFIG_KEYS;
+}
+
+@inline export function cfg(slot: Cfg): u32 {
+  return unchecked(table[slot]);
+}
+
+/** Reset the table to "unset" so the host only writes what it sets. */
+export function configReset(): void {
+  for (let i = 0; i < Cfg.COUNT; i++) unchecked(table[i] = UNSET);
+}
+
+/** Error codes of `init`; the host maps them to messages naming the slot. */
+export enum ConfigError {
+  OK = 0,
+  BAD_MTU = 1,
+  BAD_PREFIX = 2,
+  BAD_RING = 3,
+  BAD_SLOT_SIZE = 4,
+  BAD_LIMIT = 5,
+  ALREADY_INITIALISED = 6,
+}
+
+/** Fills defaults and checks ranges; returns the slot index + 1 of the first bad slot, 0 if fine. */
+export function configValidate(): i32 {
+  assert(DEFAULTS.length == Cfg.COUNT);
+  for (let i = 0; i < Cfg.COUNT; i++) {
+    if (unchecked(table[i]) == UNSET) unchecked(table[i] = DEFAULTS[i]);
+  }
+  const mtu = cfg(Cfg.Mtu);
+  if (mtu < 68 || mtu > 9000) return Cfg.Mtu + 1;
+  if (cfg(Cfg.Ipv4Prefix) > 32) return Cfg.Ipv4Prefix + 1;
+  if (cfg(Cfg.RxSlots) < 1 || cfg(Cfg.RxSlots) > 4096) return Cfg.RxSlots + 1;
+  if (cfg(Cfg.TxSlots) < 1 || cfg(Cfg.TxSlots) > 4096) return Cfg.TxSlots + 1;
+  if (cfg(Cfg.RxSlotSize) < mtu + 18 || cfg(Cfg.RxSlotSize) > 65536) return Cfg.RxSlotSize + 1;
+  if (cfg(Cfg.TxSlotSize) < mtu + 18 || cfg(Cfg.TxSlotSize) > 65536 + 128) return Cfg.TxSlotSize + 1;
+  if (cfg(Cfg.ArpEntries) < 1 || cfg(Cfg.ArpEntries) > 65536) return Cfg.ArpEntries + 1;
+  if (cfg(Cfg.ArpPendingFrames) > 65536) return Cfg.ArpPendingFrames + 1;
+  if (cfg(Cfg.TcpMaxConnections) > 1 << 20) return Cfg.TcpMaxConnections + 1;
+  if (cfg(Cfg.TcpSendBuffer) < 1024 || cfg(Cfg.TcpSendBuffer) > 1 << 30) return Cfg.TcpSendBuffer + 1;
+  if (cfg(Cfg.TcpRecvBuffer) < 1024 || cfg(Cfg.TcpRecvBuffer) > 1 << 30) return Cfg.TcpRecvBuffer + 1;
+  if (cfg(Cfg.UdpMaxSockets) > 65536) return Cfg.UdpMaxSockets + 1;
+  if (cfg(Cfg.NotifySlots) < 16) return Cfg.NotifySlots + 1;
+  return 0;
+}

@@ -1,0 +1,62 @@
+// The stack instance's exported surface: what a host (a link driver, the native shim, a
+// test) calls. One instance is one stack on one queue.
+//
+// Call order: `configReset`, write slots at `configTablePtr`, `init` once, then per burst
+// `input(n, nowUs)` (frames the link put in RX descriptors 0..n-1) or `poll(nowUs)` (timers
+// and pending output), send TX descriptors 0..m-1 (m is the return value), and read the
+// notify list. `nextDeadlineUs()` says when `poll` is due at the latest.
+
+import { configValidate, cfg, Cfg } from "./abi/config";
+import { notifyInit } from "./abi/notify";
+import { ringsInit, txBegin, txCount, rxFrameAddr, rxFrameLen, rxFrameFlags, rxDescAt, D_RSS } from "./frame/rings";
+import { setNow, NEVER } from "./util/time";
+import { ethernetInput } from "./iface/ethernet";
+
+export { configTablePtr, configKeys, configReset } from "./abi/config";
+export { countersPtr, counterCount, counterNames } from "./abi/counters";
+export { notifyListPtr, notifyListLen, notifyClear } from "./abi/notify";
+export { rxDescBase, txDescBase, rxSlotCount, txSlotCount, rxSlotBytes, txSlotBytes } from "./frame/rings";
+
+/** Version of this surface; the host refuses a module whose version it does not know. */
+export const ABI_VERSION: i32 = 1;
+
+let initialised = false;
+
+/** Validates the config table and allocates every pool. Returns 0, or the bad slot + 1. */
+export function init(): i32 {
+  if (initialised) return -1;
+  const bad = configValidate();
+  if (bad != 0) return bad;
+  ringsInit();
+  notifyInit(cfg(Cfg.TcpMaxConnections), cfg(Cfg.UdpMaxSockets));
+  initialised = true;
+  return 0;
+}
+
+/** Processes RX descriptors 0..n-1 at time `nowUs`; returns the number of TX frames written. */
+export function input(n: i32, nowUs: f64): i32 {
+  setNow(nowUs);
+  txBegin();
+  for (let i: u32 = 0; i < <u32>n; i++) {
+    ethernetInput(rxFrameAddr(i), rxFrameLen(i), rxFrameFlags(i), load<u32>(rxDescAt(i), D_RSS));
+  }
+  runTimers();
+  return txCount();
+}
+
+/** Runs timers and pending output at `nowUs`; returns the number of TX frames written. */
+export function poll(nowUs: f64): i32 {
+  setNow(nowUs);
+  txBegin();
+  runTimers();
+  return txCount();
+}
+
+function runTimers(): void {
+}
+
+/** Latest time (µs) by which `poll` must be called, or -1 when nothing is scheduled. */
+export function nextDeadlineUs(): f64 {
+  const d: i64 = NEVER;
+  return d == NEVER ? -1 : <f64>d;
+}
