@@ -8,7 +8,7 @@
 
 import { configValidate, cfg, Cfg } from "./abi/config";
 import { notifyInit } from "./abi/notify";
-import { ringsInit, txBegin, txCount, rxFrameAddr, rxFrameLen, rxFrameFlags, rxDescAt, D_RSS } from "./frame/rings";
+import { ringsInit, txBegin, txEnd, rxFrameAddr, rxFrameLen, rxFrameFlags, rxDescAt, D_RSS } from "./frame/rings";
 import { setNow, NEVER } from "./util/time";
 import { ethernetInput } from "./iface/ethernet";
 
@@ -41,7 +41,7 @@ export function input(n: i32, nowUs: f64): i32 {
     ethernetInput(rxFrameAddr(i), rxFrameLen(i), rxFrameFlags(i), load<u32>(rxDescAt(i), D_RSS));
   }
   runTimers();
-  return txCount();
+  return txEnd();
 }
 
 /** Runs timers and pending output at `nowUs`; returns the number of TX frames written. */
@@ -49,7 +49,7 @@ export function poll(nowUs: f64): i32 {
   setNow(nowUs);
   txBegin();
   runTimers();
-  return txCount();
+  return txEnd();
 }
 
 function runTimers(): void {

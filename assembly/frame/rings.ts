@@ -103,23 +103,31 @@ export function txSlotBytes(): u32 { return txSlotSize; }
 /** Starts a burst: TX descriptors are free again (the host sent the previous ones). */
 export function txBegin(): void {
   txUsed = 0;
+  inBurst = true;
+}
+
+/** Ends a burst: TX descriptors 0..txCount()-1 now belong to the host until the next burst. */
+export function txEnd(): u32 {
+  inBurst = false;
+  return txUsed;
 }
 
 /** TX frames written in this burst. */
 @inline export function txCount(): u32 { return txUsed; }
 
 /** True while a frame can still be written in this burst. */
-@inline export function txHasRoom(): bool { return txUsed < txSlots; }
+@inline export function txHasRoom(): bool { return inBurst && txUsed < txSlots; }
 
 /** Largest frame a TX slot holds. */
 @inline export function txMaxFrame(): u32 { return txSlotSize; }
 
 /**
- * Reserves the next TX slot and returns its data address, or 0 when the ring is full
- * (the caller keeps its output pending and counts nothing: it will be sent next burst).
+ * Reserves the next TX slot and returns its data address, or 0 when the ring is full or no
+ * burst is open (the caller keeps its output pending and counts nothing: the next poll
+ * sends it).
  */
 export function txReserve(): usize {
-  if (txUsed >= txSlots) return 0;
+  if (!inBurst || txUsed >= txSlots) return 0;
   const d = txDesc + txUsed * DESC_SIZE;
   const addr = txData + txUsed * txSlotSize;
   store<u32>(d, <u32>addr, D_ADDR);
