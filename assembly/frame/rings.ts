@@ -56,6 +56,12 @@ let rxSlotSize: u32 = 0;
 let txSlotSize: u32 = 0;
 /** TX descriptors filled since the last burst started. Invariant: txUsed <= txSlots. */
 let txUsed: u32 = 0;
+/**
+ * True only inside `input`/`poll`. Output produced by a socket call between bursts finds no
+ * room and stays pending until the next poll, because the host has already sent (and will
+ * reuse) the TX descriptors of the last burst.
+ */
+let inBurst = false;
 
 export function ringsInit(): void {
   rxSlots = cfg(Cfg.RxSlots);
