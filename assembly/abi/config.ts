@@ -57,6 +57,16 @@ export enum Cfg {
   UdpRecvBuffer,
   /** Number of slots in the host notification list (sockets that changed). */
   NotifySlots,
+  /** Lowest ephemeral port (RFC 6056). Default 49152: the IANA dynamic range (RFC 6335 6). */
+  EphemeralLow,
+  /** Highest ephemeral port, >= EphemeralLow. Default 65535. */
+  EphemeralHigh,
+  /** Out-of-order ranges kept per TCP connection (holes in the receive ring), 1-1024. */
+  TcpMaxOooRanges,
+  /** Minimum TCP retransmission timeout, ms. Default 200, as Linux (RFC 6298 2.4 says 1000). */
+  TcpMinRtoMs,
+  /** Maximum TCP retransmission timeout, ms (RFC 6298 2.5: at least 60 s). Default 120000. */
+  TcpMaxRtoMs,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -75,14 +85,14 @@ const CONFIG_KEYS =
   "macHi,macLo,ipv4Addr,ipv4Prefix,ipv4Gateway,mtu,rxSlots,txSlots,rxSlotSize,txSlotSize," +
   "seedLo,seedHi,offloads,arpEntries,arpTtlSec,arpPendingFrames,icmpErrorsPerSec," +
   "tcpMaxConnections,tcpSendBuffer,tcpRecvBuffer,tcpSlabBytes,udpMaxSockets,udpRecvBuffer," +
-  "notifySlots";
+  "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
   0x0200, 0x00000001, 0, 24, 0, 1500, 256, 256, 2048, 2048,
   0, 0, 0, 256, 60, 64, 100,
   1024, 256 * 1024, 256 * 1024, 64 * 1024 * 1024, 64, 256 * 1024,
-  2048,
+  2048, 49152, 65535, 64, 200, 120000,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -136,5 +146,11 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpRecvBuffer) < 1024 || cfg(Cfg.TcpRecvBuffer) > 1 << 30) return Cfg.TcpRecvBuffer + 1;
   if (cfg(Cfg.UdpMaxSockets) > 65536) return Cfg.UdpMaxSockets + 1;
   if (cfg(Cfg.NotifySlots) < 16) return Cfg.NotifySlots + 1;
+  if (cfg(Cfg.TcpSlabBytes) < 1024 || cfg(Cfg.TcpSlabBytes) > 1 << 30) return Cfg.TcpSlabBytes + 1;
+  if (cfg(Cfg.EphemeralLow) < 1 || cfg(Cfg.EphemeralLow) > 65535) return Cfg.EphemeralLow + 1;
+  if (cfg(Cfg.EphemeralHigh) < cfg(Cfg.EphemeralLow) || cfg(Cfg.EphemeralHigh) > 65535) return Cfg.EphemeralHigh + 1;
+  if (cfg(Cfg.TcpMaxOooRanges) < 1 || cfg(Cfg.TcpMaxOooRanges) > 1024) return Cfg.TcpMaxOooRanges + 1;
+  if (cfg(Cfg.TcpMaxRtoMs) < 1000 || cfg(Cfg.TcpMaxRtoMs) > 3600000) return Cfg.TcpMaxRtoMs + 1;
+  if (cfg(Cfg.TcpMinRtoMs) < 1 || cfg(Cfg.TcpMinRtoMs) > cfg(Cfg.TcpMaxRtoMs)) return Cfg.TcpMinRtoMs + 1;
   return 0;
 }
