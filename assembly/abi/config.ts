@@ -67,6 +67,18 @@ export enum Cfg {
   TcpMinRtoMs,
   /** Maximum TCP retransmission timeout, ms (RFC 6298 2.5: at least 60 s). Default 120000. */
   TcpMaxRtoMs,
+  /** TIME-WAIT duration (2*MSL, RFC 9293 3.6.1), ms; also the orphaned FIN-WAIT-2 limit. Default 60000, as Linux. */
+  TcpTimeWaitMs,
+  /** Delayed-ACK timer, ms (RFC 1122 4.2.3.2: at most 500). Default 40, as Linux's minimum. */
+  TcpDelayedAckMs,
+  /** SYN retransmissions before connect fails with ETIMEDOUT. Default 6, as Linux. */
+  TcpSynRetries,
+  /** SYN-ACK retransmissions before a half-open connection is dropped. Default 5, as Linux. */
+  TcpSynAckRetries,
+  /** Default user timeout (RFC 9293 3.8.3), ms: unacknowledged data older than this fails the connection. Default 900000. */
+  TcpUserTimeoutMs,
+  /** Challenge ACKs (RFC 5961 7) sent per second at most, all connections together. Default 1000. */
+  TcpChallengeAcksPerSec,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -85,7 +97,8 @@ const CONFIG_KEYS =
   "macHi,macLo,ipv4Addr,ipv4Prefix,ipv4Gateway,mtu,rxSlots,txSlots,rxSlotSize,txSlotSize," +
   "seedLo,seedHi,offloads,arpEntries,arpTtlSec,arpPendingFrames,icmpErrorsPerSec," +
   "tcpMaxConnections,tcpSendBuffer,tcpRecvBuffer,tcpSlabBytes,udpMaxSockets,udpRecvBuffer," +
-  "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs";
+  "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
+  "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -93,6 +106,7 @@ const DEFAULTS: StaticArray<u32> = [
   0, 0, 0, 256, 60, 64, 100,
   1024, 256 * 1024, 256 * 1024, 64 * 1024 * 1024, 64, 256 * 1024,
   2048, 49152, 65535, 64, 200, 120000,
+  60000, 40, 6, 5, 900000, 1000,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -152,5 +166,11 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpMaxOooRanges) < 1 || cfg(Cfg.TcpMaxOooRanges) > 1024) return Cfg.TcpMaxOooRanges + 1;
   if (cfg(Cfg.TcpMaxRtoMs) < 1000 || cfg(Cfg.TcpMaxRtoMs) > 3600000) return Cfg.TcpMaxRtoMs + 1;
   if (cfg(Cfg.TcpMinRtoMs) < 1 || cfg(Cfg.TcpMinRtoMs) > cfg(Cfg.TcpMaxRtoMs)) return Cfg.TcpMinRtoMs + 1;
+  if (cfg(Cfg.TcpTimeWaitMs) < 1 || cfg(Cfg.TcpTimeWaitMs) > 3600000) return Cfg.TcpTimeWaitMs + 1;
+  if (cfg(Cfg.TcpDelayedAckMs) < 1 || cfg(Cfg.TcpDelayedAckMs) > 500) return Cfg.TcpDelayedAckMs + 1;
+  if (cfg(Cfg.TcpSynRetries) < 1 || cfg(Cfg.TcpSynRetries) > 127) return Cfg.TcpSynRetries + 1;
+  if (cfg(Cfg.TcpSynAckRetries) < 1 || cfg(Cfg.TcpSynAckRetries) > 127) return Cfg.TcpSynAckRetries + 1;
+  if (cfg(Cfg.TcpUserTimeoutMs) < 1000 || cfg(Cfg.TcpUserTimeoutMs) > 86400000) return Cfg.TcpUserTimeoutMs + 1;
+  if (cfg(Cfg.TcpChallengeAcksPerSec) < 1) return Cfg.TcpChallengeAcksPerSec + 1;
   return 0;
 }
