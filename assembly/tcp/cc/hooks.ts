@@ -1,0 +1,133 @@
+// Congestion control behind one table of hooks (DESIGN.md "TCP"; the Linux/FreeBSD shape:
+// named hooks, fixed private state inside the TCB).
+//
+// State (CC_STATE_BYTES = 64, at a pointer the owner provides inside its TCB). Every
+// algorithm shares the first 20 bytes; the rest is the algorithm's own:
+//
+//   0 u32 algo      CcAlgo of this connection (set by `ccInit`)
+//   4 u32 cwnd      congestion window, bytes
+//   8 u32 ssthresh  slow-start threshold, bytes
+//  12 u32 mss       SMSS, bytes
+//  16 u32 acked     bytes acknowledged towards the next congestion-avoidance increase
+//  20 .. 63         private to the algorithm (NewReno uses none; CUBIC's W_max, K, epoch
+//                   start, origin and Reno-friendly estimate fit in these 44 bytes)
+//
+// Hooks (the caller is the TCP core; `cc` is the state pointer):
+//   ccInit(cc, algo, mss): bool        false for an algorithm not built (the id is refused)
+//   ccOnAck(cc, acked, rttUs, inRecovery)
+//       new data acknowledged (snd.una advanced by `acked` bytes). inRecovery: this is a
+//       partial ACK during fast recovery (RFC 6582 3.2 step 5).
+//   ccOnDupAck(cc)                     a further duplicate ACK during fast recovery
+//   ccOnCongestionEvent(cc, kind, flightSize)
+//       CC_DUPACK: the third duplicate ACK, entering fast recovery; CC_RTO: the
+//       retransmission timer expired (call once per loss episode, not per backoff, so
+//       ssthresh keeps its first value, RFC 5681 3.1 eq. 4 note); CC_ECN: an ECN-Echo
+//       (RFC 3168 6.1.2), at most once per window.
+//   ccOnRecoveryExit(cc, flightSize)   a full ACK ended fast recovery (RFC 6582 3.2 step 3)
+//   ccAfterIdle(cc, idleUs, rtoUs)     about to send after idleUs without sending
+//   ccWindow(cc), ccSsthresh(cc)
+//   ccLimitedTransmitRoom(cc, dupAcks, flightSize)   RFC 3042, algorithm-independent
+//
+// Dispatch is a `switch` on the algorithm id, not a table of function references: every
+// case is a direct call that binaryen can inline at -O3, where a function reference is a
+// `call_indirect` (a table load and a signature check, never inlined) on every ACK. With
+// one or two algorithms the switch is one compare.
+//
+// Guarantees: every hook keeps cwnd >= 1 SMSS and ssthresh >= 2 SMSS after a congestion
+// event; nothing allocates; ids not built are refused at `ccInit`, so a hook never sees one.
+
+import {
+  newRenoInit, newRenoOnAck, newRenoOnDupAck, newRenoOnCongestionEvent,
+  newRenoOnRecoveryExit, newRenoAfterIdle,
+} from "./newreno";
+
+/** Algorithm ids (the TCB stores one; part of the socket option ABI later). */
+export enum CcAlgo {
+  NewReno = 1,
+  /** RFC 9438; reserved: CUBIC comes in its own issue and is refused until then. */
+  Cubic = 2,
+}
+
+/** Congestion event kinds. */
+@inline export const CC_DUPACK: u32 = 1;
+@inline export const CC_RTO: u32 = 2;
+@inline export const CC_ECN: u32 = 3;
+
+@inline export const CC_ALGO: usize = 0;
+@inline export const CC_CWND: usize = 4;
+@inline export const CC_SSTHRESH: usize = 8;
+@inline export const CC_MSS: usize = 12;
+@inline export const CC_ACKED: usize = 16;
+/** First byte of the algorithm's private state. */
+@inline export const CC_PRIVATE: usize = 20;
+/** Bytes of congestion-control state per connection. */
+@inline export const CC_STATE_BYTES: u32 = 64;
+
+/** Sets up `cc` for algorithm `algo` and SMSS `mss`; false when `algo` is not built. */
+export function ccInit(cc: usize, algo: u32, mss: u32): bool {
+  switch (algo) {
+    case CcAlgo.NewReno: {
+      store<u32>(cc, algo, CC_ALGO);
+      newRenoInit(cc, mss);
+      return true;
+    }
+    default: return false;
+  }
+}
+
+// Each hook switches on the stored id. Only built ids are ever stored (ccInit refuses the
+// others), so NewReno's case also takes `default` until CUBIC adds its own case.
+
+export function ccOnAck(cc: usize, acked: u32, rttUs: u32, inRecovery: bool): void {
+  switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.NewReno:
+    default: newRenoOnAck(cc, acked, rttUs, inRecovery);
+  }
+}
+
+export function ccOnDupAck(cc: usize): void {
+  switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.NewReno:
+    default: newRenoOnDupAck(cc);
+  }
+}
+
+export function ccOnCongestionEvent(cc: usize, kind: u32, flightSize: u32): void {
+  switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.NewReno:
+    default: newRenoOnCongestionEvent(cc, kind, flightSize);
+  }
+}
+
+export function ccOnRecoveryExit(cc: usize, flightSize: u32): void {
+  switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.NewReno:
+    default: newRenoOnRecoveryExit(cc, flightSize);
+  }
+}
+
+export function ccAfterIdle(cc: usize, idleUs: i64, rtoUs: u32): void {
+  switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.NewReno:
+    default: newRenoAfterIdle(cc, idleUs, rtoUs);
+  }
+}
+
+/** Congestion window, bytes. */
+@inline export function ccWindow(cc: usize): u32 { return load<u32>(cc, CC_CWND); }
+/** Slow-start threshold, bytes (0xFFFFFFFF until the first congestion event). */
+@inline export function ccSsthresh(cc: usize): u32 { return load<u32>(cc, CC_SSTHRESH); }
+/** The algorithm id. */
+@inline export function ccAlgo(cc: usize): u32 { return load<u32>(cc, CC_ALGO); }
+
+/**
+ * Limited transmit (RFC 3042 2): on the first and second duplicate ACK the sender may send
+ * new data as long as FlightSize stays <= cwnd + 2 * SMSS, without changing cwnd. Returns
+ * the bytes of new data allowed now (0 outside dupAcks 1..2); the receiver's window still
+ * applies, and the caller sends at most one segment per duplicate ACK.
+ */
+export function ccLimitedTransmitRoom(cc: usize, dupAcks: u32, flightSize: u32): u32 {
+  if (dupAcks < 1 || dupAcks > 2) return 0;
+  const limit = <u64>ccWindow(cc) + <u64>(dupAcks * load<u32>(cc, CC_MSS));
+  return <u64>flightSize >= limit ? 0 : <u32>(limit - <u64>flightSize);
+}
