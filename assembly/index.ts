@@ -10,12 +10,24 @@ import { configValidate, cfg, Cfg } from "./abi/config";
 import { notifyInit } from "./abi/notify";
 import { ringsInit, txBegin, txEnd, rxFrameAddr, rxFrameLen, rxFrameFlags, rxDescAt, D_RSS } from "./frame/rings";
 import { setNow, NEVER } from "./util/time";
-import { ethernetInput } from "./iface/ethernet";
+import { ethernetInput, ethernetInit } from "./iface/ethernet";
+import { arpInit, arpPoll, arpNextDeadline } from "./iface/arp";
+import { ipv4Init } from "./iface/ipv4";
+import { icmpInit } from "./iface/icmpv4";
+import { udpInit, udpFlush, udpNextDeadline } from "./udp/api";
 
 export { configTablePtr, configKeys, configReset } from "./abi/config";
 export { countersPtr, counterCount, counterNames } from "./abi/counters";
 export { notifyListPtr, notifyListLen, notifyClear } from "./abi/notify";
 export { rxDescBase, txDescBase, rxSlotCount, txSlotCount, rxSlotBytes, txSlotBytes } from "./frame/rings";
+export {
+  udpOpen, udpBind, udpSendTo, udpRecvFrom, udpPending, udpLocalPort, udpSetBroadcast, udpClose,
+  udpAddrPtr, udpBufferPtr, udpBufferSize,
+} from "./udp/api";
+export {
+  icmpEchoSend, icmpLastReplyFrom, icmpLastReplyIdent, icmpLastReplySeq, icmpLastReplyDataLen,
+} from "./iface/icmpv4";
+export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
 
 /** Version of this surface; the host refuses a module whose version it does not know. */
 export const ABI_VERSION: i32 = 1;
@@ -29,6 +41,11 @@ export function init(): i32 {
   if (bad != 0) return bad;
   ringsInit();
   notifyInit(cfg(Cfg.TcpMaxConnections), cfg(Cfg.UdpMaxSockets));
+  ethernetInit();
+  arpInit();
+  ipv4Init();
+  icmpInit();
+  udpInit();
   initialised = true;
   return 0;
 }
@@ -53,10 +70,16 @@ export function poll(nowUs: f64): i32 {
 }
 
 function runTimers(): void {
+  arpPoll();
+  udpFlush();
 }
 
 /** Latest time (µs) by which `poll` must be called, or -1 when nothing is scheduled. */
 export function nextDeadlineUs(): f64 {
-  const d: i64 = NEVER;
+  let d: i64 = NEVER;
+  const arp = arpNextDeadline();
+  if (arp < d) d = arp;
+  const udp = udpNextDeadline();
+  if (udp < d) d = udp;
   return d == NEVER ? -1 : <f64>d;
 }
