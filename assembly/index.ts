@@ -20,6 +20,7 @@ export { configTablePtr, configKeys, configReset } from "./abi/config";
 export { countersPtr, counterCount, counterNames } from "./abi/counters";
 export { notifyListPtr, notifyListLen, notifyClear } from "./abi/notify";
 export { rxDescBase, txDescBase, rxSlotCount, txSlotCount, rxSlotBytes, txSlotBytes } from "./frame/rings";
+export { extbufReserve, extbufBase, extbufBytes } from "./frame/extbuf";
 export {
   udpOpen, udpBind, udpSendTo, udpRecvFrom, udpPending, udpLocalPort, udpSetBroadcast, udpClose,
   udpAddrPtr, udpBufferPtr, udpBufferSize,
