@@ -15,6 +15,8 @@ import { arpInit, arpPoll, arpNextDeadline } from "./iface/arp";
 import { ipv4Init } from "./iface/ipv4";
 import { icmpInit } from "./iface/icmpv4";
 import { udpInit, udpFlush, udpNextDeadline } from "./udp/api";
+import { tcpInit, tcpPoll, tcpDeadline } from "./tcp/api";
+import { randomInit } from "./util/random";
 
 export { configTablePtr, configKeys, configReset } from "./abi/config";
 export { countersPtr, counterCount, counterNames } from "./abi/counters";
@@ -29,6 +31,11 @@ export {
   icmpEchoSend, icmpLastReplyFrom, icmpLastReplyIdent, icmpLastReplySeq, icmpLastReplyDataLen,
 } from "./iface/icmpv4";
 export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
+export {
+  tcpListen, tcpAccept, tcpConnect, tcpWritePtr, tcpWriteRoom, tcpWriteCommit, tcpReadPtr,
+  tcpReadAvail, tcpReadConsume, tcpShutdown, tcpClose, tcpAbort, tcpSetOption, tcpInfoPtr,
+  tcpNextDeadline, tcpConnectionsInUse, tcpSlabFreeBytes, tcpPortsInUse,
+} from "./tcp/api";
 
 /** Version of this surface; the host refuses a module whose version it does not know. */
 export const ABI_VERSION: i32 = 1;
@@ -47,6 +54,8 @@ export function init(): i32 {
   ipv4Init();
   icmpInit();
   udpInit();
+  randomInit();
+  tcpInit();
   initialised = true;
   return 0;
 }
@@ -73,6 +82,7 @@ export function poll(nowUs: f64): i32 {
 function runTimers(): void {
   arpPoll();
   udpFlush();
+  tcpPoll();
 }
 
 /** Latest time (µs) by which `poll` must be called, or -1 when nothing is scheduled. */
@@ -82,5 +92,7 @@ export function nextDeadlineUs(): f64 {
   if (arp < d) d = arp;
   const udp = udpNextDeadline();
   if (udp < d) d = udp;
+  const tcp = tcpDeadline();
+  if (tcp < d) d = tcp;
   return d == NEVER ? -1 : <f64>d;
 }

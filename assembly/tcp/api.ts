@@ -121,3 +121,289 @@
 //   tcpNextDeadline(): f64   earliest TCP timer in µs, -1 for none (folded into nextDeadlineUs)
 //   tcpConnectionsInUse(): u32, tcpSlabFreeBytes(): u32, tcpPortsInUse(): u32
 //       Pool statistics, so a test can check that churn returns every resource.
+
+import { cfg, Cfg } from "../abi/config";
+import { now, NEVER } from "../util/time";
+import { slabInit, slabFreeBytes } from "../util/slab";
+import {
+  ringLength, ringFree, ringWritePtr, ringWriteRoom, ringCommit, ringReadPtr, ringReadAvail, ringConsume,
+} from "../util/bytering";
+import { portsInit, portsInUse } from "./ports";
+import { isnInit } from "./isn";
+import { rttSrtt } from "./rtt";
+import { ccWindow } from "./cc/hooks";
+import { Tcb, TF, tcbTableInit, tcbAt, tcbHostHandle, tcbInUse, tcbCapacity, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
+import { TcpState, isSynchronized, canSendData } from "./state";
+import { timersInit, tcpTimersNext, tcpTimersRun, keepaliveArm } from "./timers";
+import { outputSchedule, outputFlush, outputPending, segmentPayloadMax } from "./output";
+import { listenInit, listenOpen, listenerAccept, listenerClose } from "./listen";
+import { activeOpen } from "./connect";
+import { userClose, userAbort, sendFin } from "./close";
+import { windowOpened } from "./input";
+
+/** Linux errno values used by the TCP ABI (returned negated). */
+export namespace Errno {
+  export const EBADF: u32 = 9;
+  export const EAGAIN: u32 = 11;
+  export const EINVAL: u32 = 22;
+  export const EPIPE: u32 = 32;
+  export const EADDRINUSE: u32 = 98;
+  export const EADDRNOTAVAIL: u32 = 99;
+  export const ENETUNREACH: u32 = 101;
+  export const ECONNRESET: u32 = 104;
+  export const ENOBUFS: u32 = 105;
+  export const EISCONN: u32 = 106;
+  export const ENOTCONN: u32 = 107;
+  export const ETIMEDOUT: u32 = 110;
+  export const ECONNREFUSED: u32 = 111;
+  export const EHOSTUNREACH: u32 = 113;
+}
+
+/** tcpSetOption option numbers. */
+export namespace TcpOpt {
+  export const NODELAY: i32 = 1;
+  export const KEEPALIVE: i32 = 2;
+  export const KEEPCNT: i32 = 3;
+  export const USER_TIMEOUT: i32 = 4;
+}
+
+/** Bits of TcpInfo.flags. */
+export namespace InfoFlag {
+  export const CONNECTED: u32 = 1;
+  export const PEER_FIN: u32 = 2;
+  export const CAN_ACCEPT: u32 = 4;
+  export const WRITE_SHUT: u32 = 8;
+  export const CLOSED: u32 = 16;
+  export const LISTENER: u32 = 32;
+}
+
+// TcpInfo layout (see the header).
+@inline const I_STATE: usize = 0;
+@inline const I_ERROR: usize = 4;
+@inline const I_FLAGS: usize = 8;
+@inline const I_READABLE: usize = 12;
+@inline const I_WRITE_ROOM: usize = 16;
+@inline const I_LOCAL_ADDR: usize = 20;
+@inline const I_REMOTE_ADDR: usize = 24;
+@inline const I_LOCAL_PORT: usize = 28;
+@inline const I_REMOTE_PORT: usize = 30;
+@inline const I_BYTES_IN: usize = 32;
+@inline const I_BYTES_OUT: usize = 40;
+@inline const I_RETRANSMITS: usize = 48;
+@inline const I_SRTT: usize = 52;
+@inline const I_CWND: usize = 56;
+@inline const I_MSS: usize = 60;
+@inline const I_ACCEPT_QUEUE: usize = 64;
+@inline const I_UNSENT: usize = 68;
+@inline const INFO_BYTES: usize = 72;
+
+let info: usize = 0;
+
+/** Allocates every TCP pool; called once by `init`. */
+export function tcpInit(): void {
+  slabInit(cfg(Cfg.TcpSlabBytes));
+  portsInit();
+  isnInit();
+  tcbTableInit();
+  timersInit(tcbCapacity());
+  listenInit();
+  info = heap.alloc(INFO_BYTES);
+  memory.fill(info, 0, INFO_BYTES);
+}
+
+/** Runs due timers and sends pending output; called by `input` and `poll`. */
+export function tcpPoll(): void {
+  tcpTimersRun();
+  outputFlush();
+}
+
+/** Earliest TCP deadline (µs), or NEVER; `now()` while output waits for a TX buffer. */
+export function tcpDeadline(): i64 {
+  if (outputPending()) return now();
+  return tcpTimersNext();
+}
+
+export function tcpNextDeadline(): f64 {
+  const d = tcpDeadline();
+  return d == NEVER ? -1 : <f64>d;
+}
+
+@inline function connection(h: i32): Tcb | null {
+  if (!tcbHostHandle(h)) return null;
+  const t = tcbAt(<u32>h);
+  return t.state == TcpState.LISTEN ? null : t;
+}
+
+export function tcpListen(localAddr: u32, port: u32, backlog: u32, synBacklog: u32, sndBuf: u32, rcvBuf: u32): i32 {
+  return listenOpen(localAddr, port, backlog, synBacklog, sndBuf, rcvBuf);
+}
+
+export function tcpAccept(listener: i32): i32 {
+  if (!tcbHostHandle(listener)) return -Errno.EBADF;
+  const l = tcbAt(<u32>listener);
+  if (l.state != TcpState.LISTEN) return -Errno.EINVAL;
+  return listenerAccept(l);
+}
+
+export function tcpConnect(dstAddr: u32, dstPort: u32, srcPort: u32, sndBuf: u32, rcvBuf: u32): i32 {
+  return activeOpen(dstAddr, dstPort, srcPort, sndBuf, rcvBuf);
+}
+
+/** True while the host may queue data on `t`. */
+@inline function writable(t: Tcb): bool {
+  return canSendData(t.state) && (t.flags & TF.FIN_QUEUED) == 0 && t.error == 0;
+}
+
+export function tcpWritePtr(h: i32): usize {
+  const t = connection(h);
+  if (t === null || !writable(t)) return 0;
+  return ringWritePtr(tcbSendRing(t));
+}
+
+export function tcpWriteRoom(h: i32): u32 {
+  const t = connection(h);
+  if (t === null || !writable(t)) return 0;
+  const room = ringWriteRoom(tcbSendRing(t));
+  if (room == 0) t.flags |= TF.WANT_WRITABLE;
+  return room;
+}
+
+export function tcpWriteCommit(h: i32, n: u32): i32 {
+  const t = connection(h);
+  if (t === null) return -Errno.EBADF;
+  if (!writable(t)) return -Errno.EPIPE;
+  if (n > ringWriteRoom(tcbSendRing(t))) return -Errno.EINVAL;
+  if (n == 0) return 0;
+  ringCommit(tcbSendRing(t), n);
+  if (ringFree(tcbSendRing(t)) == 0) t.flags |= TF.WANT_WRITABLE;
+  if (isSynchronized(t.state)) outputSchedule(t);
+  return 0;
+}
+
+export function tcpReadPtr(h: i32): usize {
+  const t = connection(h);
+  if (t === null || t.rcvBufSize == 0) return 0;
+  return ringReadPtr(tcbRecvRing(t));
+}
+
+export function tcpReadAvail(h: i32): u32 {
+  const t = connection(h);
+  if (t === null || t.rcvBufSize == 0) return 0;
+  return ringReadAvail(tcbRecvRing(t));
+}
+
+export function tcpReadConsume(h: i32, n: u32): i32 {
+  const t = connection(h);
+  if (t === null) return -Errno.EBADF;
+  if (t.rcvBufSize == 0 || n > ringReadAvail(tcbRecvRing(t))) return -Errno.EINVAL;
+  if (n == 0) return 0;
+  ringConsume(tcbRecvRing(t), n);
+  if (isSynchronized(t.state) && t.state != TcpState.TIME_WAIT) windowOpened(t);
+  return 0;
+}
+
+export function tcpShutdown(h: i32, how: i32): i32 {
+  const t = connection(h);
+  if (t === null) return -Errno.EBADF;
+  if (how < 0 || how > 2) return -Errno.EINVAL;
+  if (how != 1) {
+    // SHUT_RD: what is unread is dropped; what comes is acknowledged and discarded.
+    t.flags |= TF.READ_SHUT;
+    if (t.rcvBufSize != 0) ringConsume(tcbRecvRing(t), ringLength(tcbRecvRing(t)));
+  }
+  if (how != 0) {
+    if (t.state == TcpState.CLOSED) return -Errno.ENOTCONN;
+    if (canSendData(t.state)) sendFin(t);
+  }
+  return 0;
+}
+
+export function tcpClose(h: i32): i32 {
+  if (!tcbHostHandle(h)) return -Errno.EBADF;
+  const t = tcbAt(<u32>h);
+  if (t.state == TcpState.LISTEN) listenerClose(t);
+  else userClose(t);
+  return 0;
+}
+
+export function tcpAbort(h: i32): i32 {
+  if (!tcbHostHandle(h)) return -Errno.EBADF;
+  const t = tcbAt(<u32>h);
+  if (t.state == TcpState.LISTEN) listenerClose(t);
+  else userAbort(t);
+  return 0;
+}
+
+export function tcpSetOption(h: i32, opt: i32, a: u32, b: u32, c: u32): i32 {
+  const t = connection(h);
+  if (t === null) return -Errno.EBADF;
+  switch (opt) {
+    case TcpOpt.NODELAY: {
+      if (a > 1) return -Errno.EINVAL;
+      if (a == 1) { t.flags |= TF.NODELAY; outputSchedule(t); }
+      else t.flags &= ~TF.NODELAY;
+      return 0;
+    }
+    case TcpOpt.KEEPALIVE: {
+      if (a > 1) return -Errno.EINVAL;
+      if (b != 0) t.keepIdleMs = b;
+      if (c != 0) t.keepIntvlMs = c;
+      if (a == 1) t.flags |= TF.KEEPALIVE;
+      else t.flags &= ~TF.KEEPALIVE;
+      t.keepProbesSent = 0;
+      if (isSynchronized(t.state)) keepaliveArm(t);
+      return 0;
+    }
+    case TcpOpt.KEEPCNT: {
+      if (a > 127) return -Errno.EINVAL;
+      t.keepCnt = a == 0 ? 9 : a;
+      return 0;
+    }
+    case TcpOpt.USER_TIMEOUT: {
+      t.userTimeoutMs = a == 0 ? cfg(Cfg.TcpUserTimeoutMs) : a;
+      return 0;
+    }
+    default: return -Errno.EINVAL;
+  }
+}
+
+export function tcpInfoPtr(h: i32): usize {
+  if (!tcbHostHandle(h)) return 0;
+  const t = tcbAt(<u32>h);
+  const p = info;
+  memory.fill(p, 0, INFO_BYTES);
+  store<u32>(p, t.state, I_STATE);
+  store<u32>(p, t.error, I_ERROR);
+  let flags: u32 = 0;
+  if (t.state == TcpState.LISTEN) {
+    flags |= InfoFlag.LISTENER;
+    if (t.acceptQueueLen > 0) flags |= InfoFlag.CAN_ACCEPT;
+    store<u32>(p, t.acceptQueueLen, I_ACCEPT_QUEUE);
+  } else {
+    if (isSynchronized(t.state)) flags |= InfoFlag.CONNECTED;
+    if ((t.flags & TF.PEER_FIN) != 0) flags |= InfoFlag.PEER_FIN;
+    if ((t.flags & TF.FIN_QUEUED) != 0) flags |= InfoFlag.WRITE_SHUT;
+    if (t.state == TcpState.CLOSED) flags |= InfoFlag.CLOSED;
+    if (t.rcvBufSize != 0) store<u32>(p, ringLength(tcbRecvRing(t)), I_READABLE);
+    if (t.sndBufSize != 0) {
+      if (writable(t)) store<u32>(p, ringFree(tcbSendRing(t)), I_WRITE_ROOM);
+      store<u32>(p, ringLength(tcbSendRing(t)), I_UNSENT);
+    }
+    store<u32>(p, t.remoteAddr, I_REMOTE_ADDR);
+    store<u16>(p, <u16>t.remotePort, I_REMOTE_PORT);
+    store<u64>(p, t.bytesIn, I_BYTES_IN);
+    store<u64>(p, t.bytesOut, I_BYTES_OUT);
+    store<u32>(p, t.retransmits, I_RETRANSMITS);
+    store<u32>(p, rttSrtt(tcbRtt(t)), I_SRTT);
+    if (isSynchronized(t.state)) store<u32>(p, ccWindow(tcbCc(t)), I_CWND);
+    store<u32>(p, segmentPayloadMax(t), I_MSS);
+  }
+  store<u32>(p, flags, I_FLAGS);
+  store<u32>(p, t.localAddr, I_LOCAL_ADDR);
+  store<u16>(p, <u16>t.localPort, I_LOCAL_PORT);
+  return p;
+}
+
+export function tcpConnectionsInUse(): u32 { return tcbInUse(); }
+export function tcpSlabFreeBytes(): u32 { return slabFreeBytes(); }
+export function tcpPortsInUse(): u32 { return portsInUse(); }

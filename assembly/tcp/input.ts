@@ -1,10 +1,526 @@
-// TCP input: entry point for segments handed up by IPv4.
-// (The TCP core replaces this file; until then every segment is counted as dropped.)
+// TCP input: every segment IPv4 hands up (checksum already verified) goes through the
+// "SEGMENT ARRIVES" rules of RFC 9293 3.10.7, in their order.
+//
+// Guarantees: the header length is checked once, then fields are read without checks; a
+// malformed segment (truncated, bad data offset, bad options, port 0, not unicast to us) is
+// dropped with a named counter and never traps. A segment for no connection gets the reset of
+// RFC 9293 3.10.7.1. In synchronized states RSTs and SYNs are accepted only per RFC 5961
+// (exact sequence number, else a rate-limited challenge ACK) and ACKs only within
+// [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 5.2). Out-of-window data is answered with an ACK
+// and dropped; accepted data lands in the receive ring in place (out-of-order too).
+// Nothing allocates.
 
 import { defineCounter, bump } from "../abi/counters";
+import { now, NEVER } from "../util/time";
+import { ipv4LocalAddr } from "../iface/ipv4";
+import {
+  TcpOptions, tcpCheckHeader, tcpHeaderLen, tcpParseOptions, tcpSrcPort, tcpDstPort, tcpSeq,
+  tcpAckNum, tcpFlags, tcpWindow, TcpHeaderError,
+  TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK_FLAG, HAS_TIMESTAMP,
+} from "../wire/tcp";
+import { ringLength, ringFree, ringWriteAt, ringCommit, ringConsume } from "../util/bytering";
+import { reasmAdd, reasmCount, REASM_FULL } from "./reassembly";
+import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit } from "./rtt";
+import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, CC_DUPACK } from "./cc/hooks";
+import { Tcb, TF, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
+import { TcpState } from "./state";
+import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
+import {
+  outputSchedule, ackNow, sendChallengeAck, sendResetOrCount, flightSize, tsNow, ourMss,
+} from "./output";
+import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
+import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
+import { applySynOptions, connectionStartCc } from "./connect";
+import { connectionFail, connectionFree, enterTimeWait, finAfterHandshake, notifyHost } from "./close";
+import { Errno } from "./api";
 
-const DROP_NO_TCP = defineCounter("drop.tcp.not_built");
+const SEGS_IN = defineCounter("tcp.rx.segments");
+const DROP_TRUNCATED = defineCounter("drop.tcp.truncated");
+const DROP_BAD_OFFSET = defineCounter("drop.tcp.bad_offset");
+const DROP_BAD_OPTIONS = defineCounter("drop.tcp.bad_options");
+const DROP_BAD_PORT = defineCounter("drop.tcp.port_zero");
+const DROP_NOT_UNICAST = defineCounter("drop.tcp.not_unicast");
+const DROP_NO_CONNECTION = defineCounter("drop.tcp.no_connection");
+const DROP_RST_NO_CONNECTION = defineCounter("drop.tcp.rst_no_connection");
+const DROP_LISTEN_NOT_SYN = defineCounter("drop.tcp.listen_not_syn");
+const DROP_SYN_SENT_BAD_ACK = defineCounter("drop.tcp.syn_sent_bad_ack");
+const DROP_SYN_SENT_NO_SYN = defineCounter("drop.tcp.syn_sent_no_syn");
+const DROP_PAWS = defineCounter("drop.tcp.paws");
+const DROP_OUT_OF_WINDOW = defineCounter("drop.tcp.out_of_window");
+const DROP_RST_NOT_EXACT = defineCounter("drop.tcp.rst_challenged");
+const DROP_SYN_CHALLENGED = defineCounter("drop.tcp.syn_challenged");
+const DROP_NO_ACK = defineCounter("drop.tcp.no_ack_flag");
+const DROP_ACK_TOO_NEW = defineCounter("drop.tcp.ack_unsent");
+const DROP_ACK_TOO_OLD = defineCounter("drop.tcp.ack_too_old");
+const DROP_SYN_RECEIVED_BAD_ACK = defineCounter("drop.tcp.syn_received_bad_ack");
+const DROP_OOO_FULL = defineCounter("drop.tcp.ooo_ranges_full");
+const DROP_DATA_AFTER_CLOSE = defineCounter("drop.tcp.data_after_close");
+const DROP_FIN_OUT_OF_ORDER = defineCounter("drop.tcp.fin_out_of_order");
+const DROP_DATA_AFTER_FIN = defineCounter("drop.tcp.data_after_fin");
+const RST_RECEIVED = defineCounter("tcp.rx.rst");
+const DUP_ACKS = defineCounter("tcp.rx.dup_ack");
+const FAST_RETRANSMITS = defineCounter("tcp.fast_retransmit");
+const OOO_SEGMENTS = defineCounter("tcp.rx.out_of_order");
+const ESTABLISHED = defineCounter("tcp.conn.established");
+const TIME_WAIT_REUSED = defineCounter("tcp.conn.time_wait_reused");
 
+/** Options of the segment being processed (created once). */
+const inOpts = new TcpOptions();
+
+/** 24 days in µs: TS.Recent older than this is invalid (RFC 7323 5.5). */
+const PAWS_IDLE_US: i64 = 24 * 24 * 3600 * 1000000;
+
+/** Entry point from IPv4: one segment of `segLen` bytes at `seg`, from `src` to `dst` (host order). */
 export function tcpInput(src: u32, dst: u32, seg: usize, segLen: u32, rxFlags: u32): void {
-  bump(DROP_NO_TCP);
+  bump(SEGS_IN);
+  const check = tcpCheckHeader(seg, segLen);
+  if (check != TcpHeaderError.OK) {
+    bump(check == TcpHeaderError.TRUNCATED ? DROP_TRUNCATED : DROP_BAD_OFFSET);
+    return;
+  }
+  const hl = tcpHeaderLen(seg);
+  if (tcpParseOptions(seg, hl, inOpts) < 0) { bump(DROP_BAD_OPTIONS); return; }
+  const srcPort = tcpSrcPort(seg);
+  const dstPort = tcpDstPort(seg);
+  if (srcPort == 0 || dstPort == 0) { bump(DROP_BAD_PORT); return; }
+  // RFC 1122 4.2.3.10: a SYN (or anything) to a broadcast or multicast address is not ours.
+  if (dst != ipv4LocalAddr()) { bump(DROP_NOT_UNICAST); return; }
+  const flags = tcpFlags(seg);
+  const dataLen = segLen - hl;
+  let t = tcbLookup(dst, dstPort, src, srcPort);
+  if (t !== null && t.state == TcpState.TIME_WAIT && (flags & (TCP_SYN | TCP_ACK_FLAG | TCP_RST)) == TCP_SYN &&
+      timeWaitAcceptsSyn(t, tcpSeq(seg))) {
+    // RFC 9293 3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT tuple when its SYN
+    // is beyond the old connection (sequence, or timestamp when both used them).
+    bump(TIME_WAIT_REUSED);
+    connectionFree(t);
+    t = null;
+  }
+  if (t === null) {
+    const l = listenerFor(dst, dstPort);
+    if (l !== null) listenInput(l, src, dst, seg, srcPort, flags, dataLen);
+    else closedInput(dstPort, src, srcPort, seg, flags, dataLen);
+    return;
+  }
+  if (t.state == TcpState.SYN_SENT) {
+    synSentInput(t, seg, flags, seg + hl, dataLen);
+    return;
+  }
+  segmentArrives(t, seg, flags, seg + hl, dataLen);
+}
+
+function timeWaitAcceptsSyn(t: Tcb, seq: u32): bool {
+  if (listenerFor(t.localAddr, t.localPort) === null) return false;
+  if ((t.flags & TF.TIMESTAMPS) != 0 && (inOpts.present & HAS_TIMESTAMP) != 0) {
+    return seqGt(inOpts.tsVal, t.tsRecent);
+  }
+  return seqGt(seq, t.rcvNxt);
+}
+
+/** RFC 9293 3.10.7.1: no connection. */
+function closedInput(localPort: u32, src: u32, srcPort: u32, seg: usize, flags: u32, dataLen: u32): void {
+  if ((flags & TCP_RST) != 0) { bump(DROP_RST_NO_CONNECTION); return; }
+  bump(DROP_NO_CONNECTION);
+  if ((flags & TCP_ACK_FLAG) != 0) {
+    sendResetOrCount(localPort, src, srcPort, tcpAckNum(seg), 0, false);
+  } else {
+    const segLenSeq = dataLen + ((flags & TCP_SYN) != 0 ? 1 : 0) + ((flags & TCP_FIN) != 0 ? 1 : 0);
+    sendResetOrCount(localPort, src, srcPort, 0, tcpSeq(seg) + segLenSeq, true);
+  }
+}
+
+/** RFC 9293 3.10.7.2: LISTEN. */
+function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags: u32, dataLen: u32): void {
+  if ((flags & TCP_RST) != 0) { bump(DROP_RST_NO_CONNECTION); return; }
+  if ((flags & TCP_ACK_FLAG) != 0) {
+    bump(DROP_LISTEN_NOT_SYN);
+    sendResetOrCount(l.localPort, src, srcPort, tcpAckNum(seg), 0, false);
+    return;
+  }
+  if ((flags & TCP_SYN) == 0) { bump(DROP_LISTEN_NOT_SYN); return; }
+  // Data on a SYN is not kept (no Fast Open yet): the peer sends it again after our SYN-ACK.
+  listenerSyn(l, src, dst, seg, srcPort, inOpts);
+}
+
+/** The handshake is complete (SYN-SENT or SYN-RECEIVED to ESTABLISHED). */
+function established(t: Tcb, ack: u32): void {
+  t.state = TcpState.ESTABLISHED;
+  t.sndUna = ack;
+  if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
+  t.backoff = 0;
+  const rtt = tcbRtt(t);
+  if ((t.flags & TF.TIMESTAMPS) != 0 && (inOpts.present & HAS_TIMESTAMP) != 0 && inOpts.tsEcr != 0) {
+    rttSample(rtt, (tsNow() - inOpts.tsEcr) * 1000);
+  } else {
+    rttOnAck(rtt, ack, now());
+  }
+  rttHandshakeDone(rtt);
+  connectionStartCc(t);
+  t.unackedSinceUs = NEVER;
+  rexmtStop(t);
+  t.lastRecvUs = now();
+  keepaliveArm(t);
+  bump(ESTABLISHED);
+}
+
+/** RFC 9293 3.10.7.3: SYN-SENT. */
+function synSentInput(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32): void {
+  const hasAck = (flags & TCP_ACK_FLAG) != 0;
+  const ack = tcpAckNum(seg);
+  if (hasAck && (seqLeq(ack, t.iss) || seqGt(ack, t.sndMax))) {
+    bump(DROP_SYN_SENT_BAD_ACK);
+    if ((flags & TCP_RST) == 0) sendResetOrCount(t.localPort, t.remoteAddr, t.remotePort, ack, 0, false);
+    return;
+  }
+  if ((flags & TCP_RST) != 0) {
+    bump(RST_RECEIVED);
+    if (hasAck) connectionFail(t, Errno.ECONNREFUSED);
+    else bump(DROP_SYN_SENT_BAD_ACK);
+    return;
+  }
+  if ((flags & TCP_SYN) == 0) { bump(DROP_SYN_SENT_NO_SYN); return; }
+  const seq = tcpSeq(seg);
+  t.irs = seq;
+  t.rcvNxt = seq + 1;
+  t.rcvAdv = t.rcvNxt;
+  applySynOptions(t, inOpts, inOpts.tsVal);
+  // RFC 7323 2.2: the window of a SYN is not scaled.
+  t.sndWnd = tcpWindow(seg);
+  t.maxSndWnd = t.sndWnd;
+  t.sndWl1 = seq;
+  t.sndWl2 = ack;
+  if (hasAck) {
+    established(t, ack);
+    ackNow(t);
+    notifyHost(t);
+    if (dataLen > 0 || (flags & TCP_FIN) != 0) receiveSegment(t, seq + 1, flags, data, dataLen);
+    return;
+  }
+  // Simultaneous open (RFC 9293 3.5 figure 8): SYN-RECEIVED, and our SYN goes again with an ACK.
+  t.state = TcpState.SYN_RECEIVED;
+  t.sndNxt = t.iss;
+  rexmtStop(t);
+  outputSchedule(t);
+}
+
+/** RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states. */
+function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32): void {
+  const seq = tcpSeq(seg);
+  const state = t.state;
+  const hasTs = (inOpts.present & HAS_TIMESTAMP) != 0;
+  // RFC 7323 5.3 PAWS: an older timestamp than TS.Recent marks an old duplicate.
+  if ((t.flags & TF.TIMESTAMPS) != 0 && hasTs && (flags & TCP_RST) == 0 &&
+      seqLt(inOpts.tsVal, t.tsRecent) && now() - t.tsRecentAtUs <= PAWS_IDLE_US) {
+    bump(DROP_PAWS);
+    ackNow(t);
+    return;
+  }
+
+  // First: sequence number acceptability (RFC 9293 3.10.7.4 table).
+  const segSeqLen = dataLen + ((flags & TCP_SYN) != 0 ? 1 : 0) + ((flags & TCP_FIN) != 0 ? 1 : 0);
+  const wnd = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
+  let acceptable: bool;
+  if (segSeqLen == 0) {
+    acceptable = wnd == 0 ? seq == t.rcvNxt : seqGeq(seq, t.rcvNxt) && seqLt(seq, t.rcvNxt + wnd);
+  } else if (wnd == 0) {
+    acceptable = false;
+  } else {
+    const last = seq + segSeqLen - 1;
+    acceptable = (seqGeq(seq, t.rcvNxt) && seqLt(seq, t.rcvNxt + wnd)) ||
+                 (seqGeq(last, t.rcvNxt) && seqLt(last, t.rcvNxt + wnd));
+  }
+  if (!acceptable) {
+    if (state == TcpState.SYN_RECEIVED && (flags & TCP_SYN) != 0 && seq == t.irs) {
+      // The peer did not get our SYN-ACK and sent its SYN again: answer with the SYN-ACK.
+      t.sndNxt = t.iss;
+      outputSchedule(t);
+      return;
+    }
+    if ((flags & TCP_RST) != 0) { bump(DROP_OUT_OF_WINDOW); return; }
+    // A zero-window probe or an old duplicate: ACK (RFC 9293 3.10.7.4 "first").
+    bump(DROP_OUT_OF_WINDOW);
+    if (state == TcpState.TIME_WAIT && (flags & TCP_FIN) != 0) timeWaitArm(t); // FIN again: restart 2*MSL
+    ackNow(t);
+    return;
+  }
+
+  // Second: RST (RFC 5961 3.2: only the exact next sequence number resets).
+  if ((flags & TCP_RST) != 0) {
+    if (seq != t.rcvNxt) { bump(DROP_RST_NOT_EXACT); sendChallengeAck(t); return; }
+    bump(RST_RECEIVED);
+    if (state == TcpState.SYN_RECEIVED) {
+      // Passive: the half-open child just goes (the listener is untouched); active: refused.
+      if ((t.flags & TF.PASSIVE) != 0) connectionFree(t);
+      else connectionFail(t, Errno.ECONNREFUSED);
+    } else if (state == TcpState.CLOSING || state == TcpState.LAST_ACK || state == TcpState.TIME_WAIT) {
+      connectionFree(t);
+    } else {
+      connectionFail(t, Errno.ECONNRESET);
+    }
+    return;
+  }
+
+  // Fourth: SYN in a synchronized state or SYN-RECEIVED (RFC 5961 4.2): challenge ACK.
+  if ((flags & TCP_SYN) != 0) {
+    bump(DROP_SYN_CHALLENGED);
+    sendChallengeAck(t);
+    return;
+  }
+
+  // Fifth: ACK.
+  if ((flags & TCP_ACK_FLAG) == 0) { bump(DROP_NO_ACK); return; }
+  const ack = tcpAckNum(seg);
+  t.lastRecvUs = now();
+  t.keepProbesSent = 0;
+  // RFC 7323 4.3: remember the timestamp to echo.
+  if ((t.flags & TF.TIMESTAMPS) != 0 && hasTs && seqLeq(seq, t.lastAckSent) && seqGeq(inOpts.tsVal, t.tsRecent)) {
+    t.tsRecent = inOpts.tsVal;
+    t.tsRecentAtUs = now();
+  }
+  const segWnd = tcpWindow(seg) << t.sndShift;
+  if (state == TcpState.SYN_RECEIVED) {
+    if (!(seqGt(ack, t.sndUna) && seqLeq(ack, t.sndMax))) {
+      bump(DROP_SYN_RECEIVED_BAD_ACK);
+      sendResetOrCount(t.localPort, t.remoteAddr, t.remotePort, ack, 0, false);
+      return;
+    }
+    if ((t.flags & TF.PASSIVE) != 0 && !listenerChildEstablished(t)) return;
+    established(t, ack);
+    t.sndWnd = segWnd;
+    t.maxSndWnd = segWnd;
+    t.sndWl1 = seq;
+    t.sndWl2 = ack;
+    notifyHost(t);
+    finAfterHandshake(t);
+    outputSchedule(t);
+  } else if (!processAck(t, seq, ack, segWnd, flags, dataLen)) {
+    return;
+  }
+  if ((t.flags & TF.IN_USE) == 0 || t.state == TcpState.CLOSED) return;
+  receiveSegment(t, seq, flags, data, dataLen);
+}
+
+/**
+ * The ACK field in a synchronized state (RFC 9293 3.10.7.4 "fifth"; RFC 5961 5.2; RFC 5681,
+ * RFC 6582, RFC 6298). Returns false when the segment must be dropped.
+ */
+function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen: u32): bool {
+  if (seqGt(ack, t.sndMax)) {
+    // Acknowledges something not yet sent: ACK and drop.
+    bump(DROP_ACK_TOO_NEW);
+    ackNow(t);
+    return false;
+  }
+  if (seqLt(ack, t.sndUna - t.maxSndWnd)) {
+    bump(DROP_ACK_TOO_OLD);
+    sendChallengeAck(t);
+    return false;
+  }
+  const windowChanged = segWnd != t.sndWnd;
+  if (seqGt(ack, t.sndUna)) {
+    newAck(t, ack);
+  } else if (ack == t.sndUna && dataLen == 0 && (flags & TCP_FIN) == 0 && !windowChanged &&
+             t.sndMax != t.sndUna) {
+    duplicateAck(t, ack);
+  }
+  // RFC 9293 3.10.7.4: window update from a newer segment (SND.WL1, SND.WL2).
+  if (seqLt(t.sndWl1, seq) || (t.sndWl1 == seq && seqLeq(t.sndWl2, ack))) {
+    const opened = t.sndWnd == 0 && segWnd > 0;
+    t.sndWnd = segWnd;
+    t.sndWl1 = seq;
+    t.sndWl2 = ack;
+    if (segWnd > t.maxSndWnd) t.maxSndWnd = segWnd;
+    if (opened) {
+      if ((t.flags & TF.PERSIST) != 0) rexmtStop(t);
+      outputSchedule(t);
+    }
+  }
+  // Our FIN acknowledged?
+  if ((t.flags & TF.FIN_SENT) != 0 && t.sndUna == t.sndFinSeq + 1) {
+    const state = t.state;
+    if (state == TcpState.FIN_WAIT_1) {
+      t.state = TcpState.FIN_WAIT_2;
+      // An orphan waits for the peer's FIN only so long (as Linux's tcp_fin_timeout).
+      if ((t.flags & TF.HOST_OWNED) == 0) timeWaitArm(t);
+      notifyHost(t);
+    } else if (state == TcpState.CLOSING) {
+      enterTimeWait(t);
+    } else if (state == TcpState.LAST_ACK) {
+      connectionFree(t);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** SND.UNA advances to `ack`: free acknowledged bytes, RTT, congestion control, timers. */
+function newAck(t: Tcb, ack: u32): void {
+  let acked = ack - t.sndUna;
+  const finAcked = (t.flags & TF.FIN_SENT) != 0 && seqGt(ack, t.sndFinSeq);
+  const dataAcked = finAcked ? acked - 1 : acked;
+  const sendRing = tcbSendRing(t);
+  const wasFull = ringFree(sendRing) == 0;
+  ringConsume(sendRing, dataAcked);
+  t.bytesOut += dataAcked;
+  t.sndUna = ack;
+  if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
+  const rtt = tcbRtt(t);
+  if ((t.flags & TF.TIMESTAMPS) != 0 && (inOpts.present & HAS_TIMESTAMP) != 0 && inOpts.tsEcr != 0) {
+    // RFC 7323 4.1: every ACK that advances SND.UNA gives an unambiguous sample.
+    rttSample(rtt, (tsNow() - inOpts.tsEcr) * 1000);
+  } else {
+    rttOnAck(rtt, ack, now());
+  }
+  const cc = tcbCc(t);
+  if ((t.flags & TF.IN_RECOVERY) != 0) {
+    if (seqGeq(ack, t.recover)) {
+      // RFC 6582 3.2 step 3: full acknowledgment ends recovery.
+      t.flags &= ~TF.IN_RECOVERY;
+      ccOnRecoveryExit(cc, flightSize(t));
+    } else {
+      // Step 5: partial acknowledgment: retransmit the next hole, deflate.
+      ccOnAck(cc, dataAcked, rttSrtt(rtt), true);
+      t.flags |= TF.REXMT_FIRST;
+    }
+  } else {
+    ccOnAck(cc, dataAcked, rttSrtt(rtt), false);
+  }
+  t.dupAcks = 0;
+  t.backoff = 0;
+  // RFC 6298 5.2, 5.3: stop the timer when everything is acknowledged, else restart it.
+  if (t.sndUna == t.sndMax) {
+    rexmtStop(t);
+    t.unackedSinceUs = NEVER;
+  } else {
+    rexmtArm(t);
+    t.unackedSinceUs = now();
+  }
+  if (wasFull || (t.flags & TF.WANT_WRITABLE) != 0) {
+    t.flags &= ~TF.WANT_WRITABLE;
+    notifyHost(t);
+  }
+  outputSchedule(t);
+}
+
+/** RFC 5681 3.2 / RFC 6582 3.2: a duplicate acknowledgment. */
+function duplicateAck(t: Tcb, ack: u32): void {
+  bump(DUP_ACKS);
+  t.dupAcks++;
+  const cc = tcbCc(t);
+  if ((t.flags & TF.IN_RECOVERY) != 0) {
+    ccOnDupAck(cc);
+    outputSchedule(t);
+    return;
+  }
+  if (t.dupAcks == 3) {
+    // RFC 6582 3.2 step 2: only when the ACK covers more than the last recovery point.
+    if (!seqGt(ack, t.recover)) return;
+    bump(FAST_RETRANSMITS);
+    t.flags |= TF.IN_RECOVERY | TF.REXMT_FIRST;
+    ccOnCongestionEvent(cc, CC_DUPACK, flightSize(t));
+    t.recover = t.sndMax;
+    rttOnRetransmit(tcbRtt(t));
+  }
+  // Dup ACKs 1 and 2: limited transmit (RFC 3042) may send one new segment each.
+  outputSchedule(t);
+}
+
+/** Sixth to eighth: the segment text and FIN (RFC 9293 3.10.7.4). */
+function receiveSegment(t: Tcb, seq: u32, flags: u32, data: usize, dataLen: u32): void {
+  const state = t.state;
+  const takesData = state == TcpState.ESTABLISHED || state == TcpState.FIN_WAIT_1 ||
+    state == TcpState.FIN_WAIT_2;
+  if (dataLen > 0) {
+    if (!takesData) {
+      // After the peer's FIN no data can come (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT).
+      bump(DROP_DATA_AFTER_FIN);
+    } else if ((t.flags & TF.HOST_OWNED) == 0 && t.listener < 0) {
+      // RFC 1122 4.2.2.13 (as Linux): new data after the application closed: reset.
+      bump(DROP_DATA_AFTER_CLOSE);
+      sendResetOrCount(t.localPort, t.remoteAddr, t.remotePort, t.sndNxt, 0, false);
+      connectionFree(t);
+      return;
+    } else {
+      receiveData(t, seq, data, dataLen);
+    }
+  }
+  if ((flags & TCP_FIN) == 0) return;
+  if (seq + dataLen != t.rcvNxt) { bump(DROP_FIN_OUT_OF_ORDER); return; }
+  if ((t.flags & TF.PEER_FIN) != 0) { ackNow(t); return; }
+  // Eighth: FIN (RFC 9293 3.10.7.4).
+  t.rcvNxt++;
+  t.flags |= TF.PEER_FIN;
+  ackNow(t);
+  if (state == TcpState.ESTABLISHED) {
+    t.state = TcpState.CLOSE_WAIT;
+  } else if (state == TcpState.FIN_WAIT_1) {
+    if ((t.flags & TF.FIN_SENT) != 0 && t.sndUna == t.sndFinSeq + 1) enterTimeWait(t);
+    else t.state = TcpState.CLOSING;
+  } else if (state == TcpState.FIN_WAIT_2) {
+    enterTimeWait(t);
+  }
+  notifyHost(t);
+}
+
+/** In-window data: into the receive ring at its offset, in order or not (RFC 9293 3.10.7.4 "seventh"). */
+function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
+  let start = seq;
+  let len = dataLen;
+  let p = data;
+  if (seqLt(start, t.rcvNxt)) {
+    const skip = t.rcvNxt - start;
+    if (skip >= len) { ackNow(t); return; }
+    p += skip;
+    len -= skip;
+    start = t.rcvNxt;
+  }
+  const ring = tcbRecvRing(t);
+  const offset = start - t.rcvNxt;
+  // Trim to the advertised window and to the ring's room (they agree unless the host
+  // shrank nothing: the ring is the window's storage).
+  const room = ringFree(ring);
+  if (offset >= room) { bump(DROP_OUT_OF_WINDOW); ackNow(t); return; }
+  if (len > room - offset) len = room - offset;
+  const edge = t.rcvAdv - start;
+  if (seqGt(t.rcvAdv, start) && len > edge) len = edge;
+  const holesBefore = reasmCount(t.ooo);
+  if ((t.flags & TF.READ_SHUT) != 0) {
+    // SHUT_RD: acknowledged and discarded, in order only.
+    if (offset != 0) { ackNow(t); return; }
+    t.rcvNxt += len;
+    t.bytesIn += len;
+    ackNow(t);
+    return;
+  }
+  ringWriteAt(ring, offset, p, len);
+  const inOrder = reasmAdd(t.ooo, t.rcvNxt, start, len);
+  if (inOrder == REASM_FULL) { bump(DROP_OOO_FULL); ackNow(t); return; }
+  if (offset != 0) {
+    // RFC 5681 4.2: an out-of-order segment is acknowledged at once (duplicate ACK).
+    bump(OOO_SEGMENTS);
+    ackNow(t);
+    return;
+  }
+  ringCommit(ring, <u32>inOrder);
+  t.rcvNxt += <u32>inOrder;
+  t.bytesIn += <u32>inOrder;
+  notifyHost(t);
+  if (holesBefore > 0) { ackNow(t); return; } // a hole filled: ACK at once (RFC 5681 4.2)
+  // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at least every second full-sized segment.
+  t.rcvUnackedBytes += <u32>inOrder;
+  if (t.rcvUnackedBytes >= 2 * ourMss(t.remoteAddr) - 24) ackNow(t);
+  else delackArm(t);
+}
+
+/** The host consumed received bytes; a window update goes out when the window grew enough. */
+export function windowOpened(t: Tcb): void {
+  const used = ringLength(tcbRecvRing(t));
+  const freeNow = t.rcvBufSize - used;
+  const advertised = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
+  const mss = ourMss(t.remoteAddr);
+  // RFC 1122 4.2.3.3 with Linux's threshold: update when the window grows by 2*MSS or more,
+  // or by half the buffer.
+  if (freeNow >= advertised + 2 * mss || freeNow >= advertised + t.rcvBufSize / 2) {
+    ackNow(t);
+  }
 }

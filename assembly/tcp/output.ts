@@ -1,0 +1,374 @@
+// TCP output: decides what a connection may send now and writes the segments.
+//
+// Guarantees:
+// - Connections with something to send are queued once on the pending-output list
+//   (`outputSchedule`); `outputFlush` (from tcpPoll) sends for each while IPv4 gives frame
+//   buffers, and stops cleanly when the TX ring is full: the rest stays queued for the next
+//   poll. Nothing is lost and nothing allocates per segment.
+// - A segment is sent only within the peer's window and the congestion window (RFC 9293
+//   3.8.6.2.1, RFC 5681 3.1), plus RFC 3042 limited transmit; small segments obey Nagle
+//   (RFC 1122 4.2.3.4, off with NODELAY) and sender SWS avoidance (RFC 1122 4.2.3.4).
+// - The advertised window never shrinks (RFC 9293 3.8.6.2.2) and grows only by
+//   min(buffer/2, MSS) steps (receiver SWS avoidance, RFC 1122 4.2.3.3).
+// - Every ACK-bearing segment carries rcvNxt and clears the delayed-ACK state.
+
+import { cfg, Cfg } from "../abi/config";
+import { defineCounter, bump } from "../abi/counters";
+import { now, NEVER } from "../util/time";
+import { ipv4OutputBegin, ipv4OutputFinish, ipv4MaxPayload } from "../iface/ipv4";
+import {
+  TcpOptions, tcpEmit, TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK_FLAG,
+  HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP,
+} from "../wire/tcp";
+import { ringLength, ringReadAt } from "../util/bytering";
+import { ccWindow, ccLimitedTransmitRoom } from "./cc/hooks";
+import { rttStartTiming, rttOnRetransmit, rttOnSynRetransmit } from "./rtt";
+import { Tcb, TF, tcbAt, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
+import { TcpState, isSynchronized } from "./state";
+import { seqGt, seqLt } from "./seq";
+import { rexmtArm, persistArm, timerUpdate } from "./timers";
+import { connectionFail, abortFlush } from "./close";
+
+const SEGS_OUT = defineCounter("tcp.tx.segments");
+const RETRANSMITS = defineCounter("tcp.tx.retransmits");
+const RSTS_OUT = defineCounter("tcp.tx.rst");
+const CHALLENGE_ACKS = defineCounter("tcp.tx.challenge_ack");
+const CHALLENGE_ACK_LIMITED = defineCounter("tcp.challenge_ack.rate_limited");
+const DROP_RST_NO_BUFFER = defineCounter("drop.tcp.rst_no_tx_buffer");
+
+/** IP protocol number of TCP. */
+const PROTO_TCP: u8 = 6;
+/** Bytes the timestamps option adds to every segment once negotiated (NOP NOP TS). */
+const TS_OPTION_BYTES: u32 = 12;
+
+/** Scratch options for emitted segments (created once at start). */
+const outOpts = new TcpOptions();
+
+let pendingHead: i32 = -1;
+let pendingTail: i32 = -1;
+
+let challengeTokens: u32 = 0;
+let challengeRefillUs: i64 = 0;
+
+/** Our MSS for a destination: MTU - 40 (RFC 6691 / RFC 9293 3.7.1). */
+@inline export function ourMss(dst: u32): u32 {
+  const p = ipv4MaxPayload(dst);
+  return p > 20 ? p - 20 : 0;
+}
+
+/** Timestamp clock: milliseconds (RFC 7323 5.4: between 1 ms and 1 s per tick). */
+@inline export function tsNow(): u32 { return <u32>(now() / 1000); }
+
+/** Payload bytes per segment: send MSS minus the options every segment carries (as Linux). */
+@inline export function segmentPayloadMax(t: Tcb): u32 {
+  const ts = (t.flags & TF.TIMESTAMPS) != 0 ? TS_OPTION_BYTES : 0;
+  return t.sndMss > ts + 8 ? t.sndMss - ts : 8;
+}
+
+/** Bytes in flight: sent but not yet acknowledged (RFC 5681 "FlightSize"). */
+@inline export function flightSize(t: Tcb): u32 { return t.sndMax - t.sndUna; }
+
+/** Queues `t` for output at the next flush (idempotent). */
+export function outputSchedule(t: Tcb): void {
+  if ((t.flags & TF.OUT_QUEUED) != 0) return;
+  t.flags |= TF.OUT_QUEUED;
+  t.outNext = -1;
+  if (pendingTail < 0) pendingHead = <i32>t.index;
+  else tcbAt(<u32>pendingTail).outNext = <i32>t.index;
+  pendingTail = <i32>t.index;
+}
+
+/** Removes `t` from the pending-output list (the record is being freed). */
+export function outputUnschedule(t: Tcb): void {
+  if ((t.flags & TF.OUT_QUEUED) == 0) return;
+  let prev: i32 = -1;
+  let i = pendingHead;
+  while (i >= 0 && i != <i32>t.index) { prev = i; i = tcbAt(<u32>i).outNext; }
+  if (i < 0) return;
+  if (prev < 0) pendingHead = t.outNext;
+  else tcbAt(<u32>prev).outNext = t.outNext;
+  if (pendingTail == <i32>t.index) pendingTail = prev;
+  t.outNext = -1;
+  t.flags &= ~TF.OUT_QUEUED;
+}
+
+/** True while some connection waits for output. */
+@inline export function outputPending(): bool { return pendingHead >= 0; }
+
+/** Sends for queued connections while frame buffers last; the rest waits for the next flush. */
+export function outputFlush(): void {
+  while (pendingHead >= 0) {
+    const t = tcbAt(<u32>pendingHead);
+    if (!tcpOutput(t)) return; // no TX buffer: keep it (and the rest) queued
+    // tcpOutput may have freed or re-queued t; take it off only if still at the head.
+    if (pendingHead == <i32>t.index) {
+      pendingHead = t.outNext;
+      if (pendingHead < 0) pendingTail = -1;
+      t.outNext = -1;
+      t.flags &= ~TF.OUT_QUEUED;
+    }
+  }
+}
+
+/**
+ * The window to advertise now, unscaled bytes. Receiver SWS avoidance (RFC 1122 4.2.3.3):
+ * the right edge moves only by min(buffer/2, MSS) or more; it never moves left
+ * (RFC 9293 3.8.6.2.2).
+ */
+export function receiveWindow(t: Tcb): u32 {
+  const readable = ringLength(tcbRecvRing(t));
+  const free = t.rcvBufSize > readable ? t.rcvBufSize - readable : 0;
+  const maxWin: u32 = <u32>(<u64>0xFFFF << t.rcvShift);
+  let win = free < maxWin ? free : maxWin;
+  const current = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
+  if (win > current) {
+    const mss = ourMss(t.remoteAddr);
+    const step = t.rcvBufSize / 2 < mss ? t.rcvBufSize / 2 : mss;
+    if (win - current < step) win = current;
+  } else {
+    win = current;
+  }
+  // Round down to what the scaled field can say exactly.
+  return (win >> t.rcvShift) << t.rcvShift;
+}
+
+/**
+ * Writes and sends one segment of `t`. `dataLen` payload bytes are copied from the send ring
+ * at `seq - sndUna`. Returns 1 when handed to IPv4, 0 when no frame buffer is free now (the
+ * caller retries later), or a negative errno when the destination is unreachable.
+ */
+function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32): i32 {
+  const seg = ipv4OutputBegin(t.remoteAddr, PROTO_TCP);
+  if (seg == 0) return 0;
+  const o = outOpts;
+  o.clear();
+  const syn = (flags & TCP_SYN) != 0;
+  let window: u32;
+  if (syn) {
+    // RFC 9293 3.7.1 MSS; RFC 7323 2.2, 3.2: offer WS and TS on a SYN; in a SYN-ACK only
+    // what the peer offered.
+    o.present = HAS_MSS;
+    o.mss = ourMss(t.remoteAddr);
+    const active = (flags & TCP_ACK_FLAG) == 0;
+    if (active || (t.flags & TF.WSCALE) != 0) { o.present |= HAS_WSCALE; o.wscale = t.rcvShift; }
+    if (active || (t.flags & TF.TIMESTAMPS) != 0) {
+      o.present |= HAS_TIMESTAMP;
+      o.tsVal = tsNow();
+      o.tsEcr = active ? 0 : t.tsRecent;
+    }
+    // RFC 7323 2.2: the window in a SYN segment is never scaled.
+    const w = t.rcvBufSize;
+    window = w > 0xFFFF ? 0xFFFF : w;
+    t.rcvAdv = t.rcvNxt + window;
+  } else {
+    if ((t.flags & TF.TIMESTAMPS) != 0) {
+      o.present = HAS_TIMESTAMP;
+      o.tsVal = tsNow();
+      o.tsEcr = t.tsRecent;
+    }
+    const win = receiveWindow(t);
+    window = win >> t.rcvShift;
+    if ((flags & TCP_ACK_FLAG) != 0 && seqGt(t.rcvNxt + win, t.rcvAdv)) t.rcvAdv = t.rcvNxt + win;
+  }
+  const ack = (flags & TCP_ACK_FLAG) != 0 ? t.rcvNxt : 0;
+  const hl = tcpEmit(seg, t.localPort, t.remotePort, seq, ack, flags, window, o);
+  if (dataLen > 0) ringReadAt(tcbSendRing(t), seq - t.sndUna, seg + hl, dataLen);
+  const r = ipv4OutputFinish(hl + dataLen);
+  if (r < 0) return r;
+  bump(SEGS_OUT);
+  if ((flags & TCP_ACK_FLAG) != 0) {
+    t.lastAckSent = t.rcvNxt;
+    t.flags &= ~TF.ACK_NOW;
+    t.rcvUnackedBytes = 0;
+    if (t.tDelack != NEVER) { t.tDelack = NEVER; timerUpdate(t); }
+  }
+  return 1;
+}
+
+/** Handles emit's answer for a segment that advances state: true when it was sent. */
+function sent(t: Tcb, r: i32): bool {
+  if (r > 0) return true;
+  if (r < 0 && !isSynchronized(t.state)) {
+    // No route while opening: the connect fails (RFC 9293 3.10.1 "error: ... not reachable").
+    connectionFail(t, <u32>-r);
+  }
+  return false;
+}
+
+/**
+ * Sends everything `t` may send now. Returns false only when IPv4 had no frame buffer (the
+ * caller keeps `t` queued); true when done (including "nothing to send").
+ */
+export function tcpOutput(t: Tcb): bool {
+  for (;;) {
+    if ((t.flags & TF.IN_USE) == 0) return true;
+    if ((t.flags & TF.RST_PENDING) != 0) return abortFlush(t);
+    const state = t.state;
+    if (state == TcpState.CLOSED || state == TcpState.LISTEN) return true;
+
+    if (state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED) {
+      if (t.sndNxt == t.iss) {
+        const flags = state == TcpState.SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK_FLAG;
+        const r = emit(t, t.iss, flags, 0);
+        if (r == 0) return false;
+        if (!sent(t, r)) return true;
+        if (t.backoff > 0) { bump(RETRANSMITS); t.retransmits++; }
+        t.sndNxt = t.iss + 1;
+        if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;
+        if (t.backoff == 0) rttStartTiming(tcbRtt(t), t.iss + 1, now());
+        else rttOnSynRetransmit(tcbRtt(t));
+        if (t.tRexmt == NEVER) rexmtArm(t);
+        continue;
+      }
+      if ((t.flags & TF.ACK_NOW) != 0 && state == TcpState.SYN_RECEIVED) {
+        const r = emit(t, t.sndNxt, TCP_ACK_FLAG, 0);
+        if (r == 0) return false;
+        t.flags &= ~TF.ACK_NOW;
+      }
+      return true;
+    }
+
+    // Synchronized states: data, FIN, ACK.
+    const queued = ringLength(tcbSendRing(t));
+    if ((t.flags & TF.REXMT_FIRST) != 0) {
+      // RFC 5681 3.2 fast retransmit / RFC 6582 3.2 partial ACK: the first unacknowledged
+      // segment again, whatever the windows say.
+      const outstanding = t.sndMax - t.sndUna;
+      const dataOut = outstanding < queued ? outstanding : queued;
+      const maxSeg1 = segmentPayloadMax(t);
+      const n = dataOut < maxSeg1 ? dataOut : maxSeg1;
+      const withFin = (t.flags & TF.FIN_SENT) != 0 && t.sndUna + n == t.sndFinSeq;
+      if (n > 0 || withFin) {
+        const r1 = emit(t, t.sndUna, TCP_ACK_FLAG | (withFin ? TCP_FIN : 0), n);
+        if (r1 == 0) return false;
+        bump(RETRANSMITS);
+        t.retransmits++;
+        rttOnRetransmit(tcbRtt(t));
+        rexmtArm(t);
+      }
+      t.flags &= ~TF.REXMT_FIRST;
+      continue;
+    }
+    const off = t.sndNxt - t.sndUna;
+    const avail = off < queued ? queued - off : 0;
+    const retransmitting = seqLt(t.sndNxt, t.sndMax);
+    let win = ccWindow(tcbCc(t));
+    // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out.
+    const maxSeg = segmentPayloadMax(t);
+    const inFlight = t.sndNxt - t.sndUna;
+    if ((t.flags & TF.IN_RECOVERY) == 0) {
+      const extra = ccLimitedTransmitRoom(tcbCc(t), t.dupAcks, inFlight);
+      if (extra > 0) win = inFlight + (extra < maxSeg ? extra : maxSeg);
+    }
+    if (t.sndWnd < win) win = t.sndWnd;
+    const usable = win > inFlight ? win - inFlight : 0;
+    let len = avail < usable ? avail : usable;
+    if (len > maxSeg) len = maxSeg;
+    const finQueued = (t.flags & TF.FIN_QUEUED) != 0;
+    if (len > 0 && len < maxSeg && !retransmitting) {
+      // Nagle (RFC 1122 4.2.3.4, RFC 896) and sender SWS avoidance: a short segment goes
+      // only when it empties the queue and nothing is unacknowledged (or NODELAY / closing),
+      // or when it is at least half the largest window the peer offered.
+      const pushAll = len == avail && (t.sndNxt == t.sndUna || (t.flags & TF.NODELAY) != 0 || finQueued);
+      const halfWindow = t.maxSndWnd > 0 && len >= t.maxSndWnd / 2;
+      if (!pushAll && !halfWindow) len = 0;
+    }
+    const dataEnd = t.sndUna + queued;
+    const fin = finQueued && t.sndNxt + len == dataEnd &&
+      ((t.flags & TF.FIN_SENT) == 0 || t.sndNxt == t.sndFinSeq);
+    if (len == 0 && !fin) {
+      if (avail > 0 && t.sndWnd == 0 && t.tRexmt == NEVER) persistArm(t);
+      if ((t.flags & TF.ACK_NOW) != 0) {
+        const r = emit(t, t.sndNxt, TCP_ACK_FLAG, 0);
+        if (r == 0) return false;
+      }
+      return true;
+    }
+    let flags = TCP_ACK_FLAG;
+    if (fin) flags |= TCP_FIN;
+    if (len > 0 && t.sndNxt + len == dataEnd) flags |= TCP_PSH;
+    const seq = t.sndNxt;
+    const r = emit(t, seq, flags, len);
+    if (r == 0) return false;
+    if (!sent(t, r)) return true;
+    if (retransmitting) {
+      bump(RETRANSMITS);
+      t.retransmits++;
+      rttOnRetransmit(tcbRtt(t)); // Karn (RFC 6298 3)
+    }
+    t.sndNxt = seq + len + (fin ? 1 : 0);
+    if (fin) { t.flags |= TF.FIN_SENT; t.sndFinSeq = seq + len; }
+    if (seqGt(t.sndNxt, t.sndMax)) {
+      // RFC 6298 3: without timestamps, time one new segment at a time.
+      if ((t.flags & TF.TIMESTAMPS) == 0) rttStartTiming(tcbRtt(t), t.sndNxt, now());
+      t.sndMax = t.sndNxt;
+    }
+    if (t.unackedSinceUs == NEVER) t.unackedSinceUs = now();
+    t.lastSendUs = now();
+    // RFC 6298 5.1: start the timer when data goes out and it is not running.
+    if (t.tRexmt == NEVER || (t.flags & TF.PERSIST) != 0) rexmtArm(t);
+  }
+  return true;
+}
+
+/**
+ * Sends a segment that the peer must answer without carrying data: SEG.SEQ = SND.UNA - 1
+ * (as Linux's zero-window and keepalive probes). Counted in tcp.tx.segments.
+ */
+export function sendProbe(t: Tcb): void {
+  emit(t, t.sndUna - 1, TCP_ACK_FLAG, 0);
+}
+
+/**
+ * RFC 5961 4.2 / 3.2 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, at most
+ * Cfg.TcpChallengeAcksPerSec per second over all connections (RFC 5961 7).
+ */
+export function sendChallengeAck(t: Tcb): void {
+  const t0 = now();
+  if (t0 - challengeRefillUs >= 1000000) {
+    challengeRefillUs = t0;
+    challengeTokens = cfg(Cfg.TcpChallengeAcksPerSec);
+  }
+  if (challengeTokens == 0) { bump(CHALLENGE_ACK_LIMITED); return; }
+  challengeTokens--;
+  bump(CHALLENGE_ACKS);
+  if (emit(t, t.sndNxt, TCP_ACK_FLAG, 0) == 0) {
+    t.flags |= TF.ACK_NOW;
+    outputSchedule(t);
+  }
+}
+
+/** Sends (or queues) an ACK for `t`: <SEQ=SND.NXT><ACK=RCV.NXT>. */
+export function ackNow(t: Tcb): void {
+  t.flags |= TF.ACK_NOW;
+  outputSchedule(t);
+}
+
+/** RST from a connection (abort, RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>. False: no buffer. */
+export function sendRstInConnection(t: Tcb): bool {
+  return sendReset(t.localPort, t.remoteAddr, t.remotePort, t.sndNxt, 0, false);
+}
+
+/**
+ * Sends a reset for a segment that has no connection or is unacceptable (RFC 9293 3.10.7.1,
+ * 3.5.2): with `withAck`, <SEQ=seq><ACK=ack><CTL=RST,ACK>, else <SEQ=seq><CTL=RST>.
+ * Returns false when no frame buffer is free: the caller retries, or drops and counts it (a
+ * peer's retransmission brings another chance).
+ */
+export function sendReset(localPort: u32, remoteAddr: u32, remotePort: u32,
+                          seq: u32, ack: u32, withAck: bool): bool {
+  const seg = ipv4OutputBegin(remoteAddr, PROTO_TCP);
+  if (seg == 0) return false;
+  const o = outOpts;
+  o.clear();
+  const flags = withAck ? TCP_RST | TCP_ACK_FLAG : TCP_RST;
+  const hl = tcpEmit(seg, localPort, remotePort, seq, withAck ? ack : 0, flags, 0, o);
+  if (ipv4OutputFinish(hl) >= 0) bump(RSTS_OUT);
+  return true;
+}
+
+/** A reset answering a segment that found no connection; dropped and counted without a buffer. */
+export function sendResetOrCount(localPort: u32, remoteAddr: u32, remotePort: u32,
+                                 seq: u32, ack: u32, withAck: bool): void {
+  if (!sendReset(localPort, remoteAddr, remotePort, seq, ack, withAck)) bump(DROP_RST_NO_BUFFER);
+}
