@@ -40,7 +40,8 @@ export const DESC_SIZE = 32;
 /** Error thrown for a bad stack configuration; `code` is stable. */
 export class StackConfigError extends RangeError {
   readonly code = 'ERR_WASM_TCPIP_CONFIG';
-  constructor(message: string) {
+  /** The config slot key at fault. */
+  constructor(message: string, readonly key?: string) {
     super(message);
     this.name = 'RangeError';
   }
@@ -127,7 +128,7 @@ export class StackInstance {
     const i = this.configKeys.indexOf(key);
     if (i < 0) throw new Error(`wasm-tcpip: unknown config key ${key}`);
     if (!Number.isInteger(value) || value < 0 || value > 0xfffffffe) {
-      throw new StackConfigError(`wasm-tcpip: config ${key} must be an integer from 0 to 4294967294, got ${value}`);
+      throw new StackConfigError(`wasm-tcpip: config ${key} must be an integer from 0 to 4294967294, got ${value}`, key);
     }
     this.u32[(this.exports.configTablePtr() >>> 2) + i] = value;
   }
@@ -145,7 +146,7 @@ export class StackInstance {
     if (r === -1) throw new Error('wasm-tcpip: stack instance initialised twice');
     if (r > 0) {
       const key = this.configKeys[r - 1];
-      throw new StackConfigError(`wasm-tcpip: config ${key}=${this.getConfig(key)} is out of range (see assembly/abi/config.ts)`);
+      throw new StackConfigError(`wasm-tcpip: config ${key}=${this.getConfig(key)} is out of range (see assembly/abi/config.ts)`, key);
     }
   }
 

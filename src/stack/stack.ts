@@ -1,0 +1,255 @@
+// `createStack(options)`: one stack instance on one link, with Node-shaped `net` and `dgram`
+// modules on top, and its graceful close.
+//
+// Guarantees:
+// - Options are validated before anything starts (TypeError/RangeError naming the option);
+//   a value the stack's own validation rejects is reported under the option's name too.
+// - The stack's notifications reach the socket objects registered under their handles; an
+//   exception thrown by application code inside an event handler is rethrown on the next
+//   tick (as an uncaught exception, like Node's own event handlers), so one handler cannot
+//   stop the other sockets of the same burst from hearing about their changes.
+// - `close({ timeoutMs })` stops accepting, ends every open connection (FIN after everything
+//   written) and waits until each FIN and the bytes before it were acknowledged, connections
+//   the application already closed included; whatever has not finished when the timeout
+//   passes (on the stack's clock) is reset. It resolves with `{ drained, reset }` after the
+//   last frames went out, the driver stopped and the link closed.
+//
+// Structure: one `Stack` is one instance on one thread; a `workers: N` option would start N
+// of these in worker threads from a separate module and leave this one unchanged.
+
+import { StackInstance, StackConfigError } from '../wasm/instance.js';
+import { StackDriver } from './driver.js';
+import { optionForSlot, resolveOptions, type ResolvedOptions, type StackOptions } from './options.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Link } from '../links/link.js';
+import type { ClosableConnection, Endpoint, NetContext } from '../net/context.js';
+import { TcpAbi } from '../net/tcp-abi.js';
+import { Lingerer } from '../net/linger.js';
+import { createNet, socketClassFor, type Net, type SocketClass } from '../net/net.js';
+import { formatIpv4, formatMac } from '../net/ipv4.js';
+import { UdpAbi } from '../dgram/udp-abi.js';
+import { createDgram, type Dgram, type DgramContext, type UdpSocket } from '../dgram/socket.js';
+
+/** Handle kinds of the notify list (assembly/abi/notify.ts). */
+const HANDLE_KIND_TCP = 1;
+const HANDLE_KIND_UDP = 2;
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+export interface CloseOptions {
+  /** How long connections may take to deliver and finish, on the stack's clock (default 10,000). */
+  timeoutMs?: number;
+}
+
+export interface CloseResult {
+  /** Connections that delivered everything and finished their FIN handshake. */
+  drained: number;
+  /** Connections reset because the timeout passed first. */
+  reset: number;
+}
+
+export class Stack {
+  /** The `node:net` of this stack. */
+  readonly net: Net;
+  /** The `node:dgram` of this stack. */
+  readonly dgram: Dgram;
+  /** The clock the stack runs on. */
+  readonly clock: Clock;
+  /** Own IPv4 address ('10.0.0.1'). */
+  readonly address: string;
+  /** Prefix length of the own network. */
+  readonly prefix: number;
+  /** Own MAC ('02:..'). */
+  readonly mac: string;
+  readonly mtu: number;
+  /** The seed in use (chosen at random when not given with a real clock: note it to repeat a run). */
+  readonly seed: number;
+  readonly link: Link;
+  /** @internal */ readonly instance: StackInstance;
+  /** @internal */ readonly driver: StackDriver;
+
+  private readonly options: ResolvedOptions;
+  private readonly tcpEndpoints = new Map<number, Endpoint>();
+  private readonly udpEndpoints = new Map<number, Endpoint>();
+  private readonly connections = new Set<ClosableConnection>();
+  private readonly servers = new Set<{ close(): unknown }>();
+  private readonly udpSockets = new Set<UdpSocket>();
+  private tcpAbi: TcpAbi | null = null;
+  private udpAbi: UdpAbi | null = null;
+  private lingerer: Lingerer | null = null;
+  private closing = false;
+  private closePromise: Promise<CloseResult> | null = null;
+  private closeCheck: (() => void) | null = null;
+
+  /** @internal Use `createStack()`. */
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.clock = options.clock;
+    this.link = options.link;
+    this.address = formatIpv4(options.address);
+    this.prefix = options.prefix;
+    this.mac = formatMac(options.mac);
+    this.mtu = options.mtu;
+    this.seed = options.seed;
+    this.instance = new StackInstance({ debug: options.debug });
+    configure(this.instance, options);
+    this.driver = new StackDriver(this.instance, options.link, options.clock, {
+      poll: options.poll,
+      onNotify: (handle) => this.dispatch(handle),
+      onIdle: () => this.afterBurst(),
+    });
+
+    const stack = this;
+    const netContext: NetContext = {
+      get tcp() { return stack.tcp(); },
+      clock: this.clock,
+      localAddress: options.address,
+      noDelay: options.noDelay,
+      seed: options.seed,
+      get closing() { return stack.closing; },
+      Socket: undefined as unknown as SocketClass,
+      kick: () => this.driver.kick(),
+      registerTcp: (h, e) => { this.tcpEndpoints.set(h, e); },
+      unregisterTcp: (h) => { this.tcpEndpoints.delete(h); },
+      releaseTcp: (h) => this.linger().release(h),
+      trackConnection: (c) => { this.connections.add(c); },
+      untrackConnection: (c) => { this.connections.delete(c); this.closeCheck?.(); },
+      trackServer: (s) => { this.servers.add(s); },
+      untrackServer: (s) => { this.servers.delete(s); },
+    };
+    (netContext as { Socket: SocketClass }).Socket = socketClassFor(netContext);
+    this.net = createNet(netContext);
+
+    const dgramContext: DgramContext = {
+      get udp() { return stack.udp(); },
+      get closing() { return stack.closing; },
+      kick: () => this.driver.kick(),
+      registerUdp: (h, e) => { this.udpEndpoints.set(h, e); },
+      unregisterUdp: (h) => { this.udpEndpoints.delete(h); },
+      trackUdp: (s) => { this.udpSockets.add(s); },
+      untrackUdp: (s) => { this.udpSockets.delete(s); },
+    };
+    this.dgram = createDgram(dgramContext);
+  }
+
+  /** Every counter of the stack by name ('tcp.conn.closed', 'drop.ipv4.bad_checksum', ...). */
+  counters(): Record<string, number> {
+    return this.instance.counters();
+  }
+
+  /**
+   * Stops accepting, lets open connections deliver what was written and finish their FIN
+   * handshake (resetting those still busy after `timeoutMs`), then stops the stack and
+   * closes the link. Calling it again returns the same promise.
+   */
+  close(options: CloseOptions = {}): Promise<CloseResult> {
+    if (this.closePromise) return this.closePromise;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+      return Promise.reject(new RangeError(`options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`));
+    }
+    this.closePromise = this.runClose(timeoutMs);
+    return this.closePromise;
+  }
+
+  private async runClose(timeoutMs: number): Promise<CloseResult> {
+    this.closing = true;
+    for (const server of [...this.servers]) server.close();
+    for (const socket of [...this.udpSockets]) socket.close();
+    const open = [...this.connections];
+    const total = open.length + (this.lingerer?.size ?? 0);
+    for (const c of open) c.endForClose();
+    this.driver.kick();
+
+    const finished = (): boolean => open.every((c) => c.drained()) && (this.lingerer?.size ?? 0) === 0;
+    let reset = 0;
+    if (!finished()) {
+      await new Promise<void>((resolve) => {
+        let timer: TimerHandle | null = null;
+        const done = (): void => {
+          this.closeCheck = null;
+          if (timer) this.clock.clearTimer(timer);
+          resolve();
+        };
+        this.closeCheck = () => { if (finished()) done(); };
+        timer = this.clock.setTimer(this.clock.nowUs() + timeoutMs * 1000, () => {
+          timer = null;
+          for (const c of open) {
+            if (!c.drained()) { reset++; c.resetAndDestroy(); }
+          }
+          reset += this.lingerer?.abortAll() ?? 0;
+          done();
+        });
+      });
+    }
+    for (const c of open) if (!c.destroyed) c.resetAndDestroy();
+    // The last FINs, ACKs and RSTs go out before the driver stops.
+    this.driver.pump();
+    this.driver.stop();
+    await this.link.close();
+    if (this.options.ownsClock) this.clock.dispose();
+    return { drained: total - reset, reset };
+  }
+
+  private tcp(): TcpAbi {
+    if (!this.tcpAbi) this.tcpAbi = new TcpAbi(this.instance);
+    return this.tcpAbi;
+  }
+
+  private udp(): UdpAbi {
+    if (!this.udpAbi) this.udpAbi = new UdpAbi(this.instance);
+    return this.udpAbi;
+  }
+
+  private linger(): Lingerer {
+    if (!this.lingerer) {
+      this.lingerer = new Lingerer(this.tcp(), (h, e) => { this.tcpEndpoints.set(h, e); }, (h) => { this.tcpEndpoints.delete(h); });
+    }
+    return this.lingerer;
+  }
+
+  private dispatch(handle: number): void {
+    const kind = handle >>> 24;
+    const endpoint = kind === HANDLE_KIND_TCP
+      ? this.tcpEndpoints.get(handle & 0xffffff)
+      : kind === HANDLE_KIND_UDP ? this.udpEndpoints.get(handle) : undefined;
+    if (!endpoint) return;
+    try {
+      endpoint.onNotify();
+    } catch (error) {
+      process.nextTick(() => { throw error; });
+    }
+  }
+
+  private afterBurst(): void {
+    this.lingerer?.checkAll();
+    this.closeCheck?.();
+  }
+}
+
+/** Writes the resolved options into the instance's config table and initialises it. */
+function configure(instance: StackInstance, options: ResolvedOptions): void {
+  try {
+    for (const [key, value] of options.slots) instance.setConfig(key, value);
+    instance.init();
+  } catch (error) {
+    if (error instanceof StackConfigError && error.key !== undefined) {
+      const name = optionForSlot(error.key);
+      if (name !== undefined) {
+        const value = options.slots.get(error.key);
+        const e = new RangeError(`${name} is out of the range the stack accepts (got ${value ?? 'the default'}; config slot ${error.key}): see the option's documentation in StackOptions`);
+        (e as RangeError & { code: string }).code = 'ERR_WASM_TCPIP_CONFIG';
+        throw e;
+      }
+    }
+    throw error;
+  }
+}
+
+/**
+ * Creates a stack on `options.link` with address `options.address` and returns it once it is
+ * initialised. Rejects with a TypeError/RangeError naming the option for a bad option.
+ */
+export async function createStack(options: StackOptions): Promise<Stack> {
+  const resolved = resolveOptions(options);
+  return new Stack(resolved);
+}
