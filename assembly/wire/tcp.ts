@@ -90,7 +90,8 @@ export enum TcpHeaderError {
 }
 
 /**
- * Parsed options of one segment. Fields are valid only when their `present` bit is set.
+ * Parsed options of one segment. Fields whose `present` bit is clear are 0 after parsing
+ * (SACK pairs beyond `sackCount` are stale).
  * SACK blocks are [left, right) sequence-number pairs in the order they appeared.
  * When emitting, the same struct says what to write (see `tcpWriteOptions`).
  */
@@ -120,6 +121,10 @@ export enum TcpHeaderError {
   }
   @inline clear(): void {
     this.present = 0;
+    this.mss = 0;
+    this.wscale = 0;
+    this.tsVal = 0;
+    this.tsEcr = 0;
     this.sackCount = 0;
   }
 }
