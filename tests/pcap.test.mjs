@@ -393,6 +393,38 @@ test('tshark reads what we write: fields as built, no malformed packet, good che
   assert.is(tshark(['-r', path, '-o', 'ip.check_checksum:TRUE', '-Y', '_ws.expert.severity == error', '-T', 'fields', '-e', 'frame.number']), '1');
 });
 
+/** Fixture frames with tshark's one-line summary taken when they were captured ("# frame N: ..."). */
+function fixtureWithSummaries(name) {
+  const lines = readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8').split('\n');
+  const summaries = lines.filter((l) => /^# frame \d+: /.test(l)).map((l) => l.replace(/^# frame \d+: /, ''));
+  return { frames: fixtureFrames(name), summaries };
+}
+
+test('kernel frames carried by a MemoryLink and recorded: tshark decodes them as when captured', async () => {
+  if (!tsharkOrSkip()) return;
+  // Captured with offloads off (tests/fixtures/README.md): every checksum is final, so all are checked.
+  for (const name of ['arp-ping.hex', 'udp.hex', 'icmp-port-unreachable.hex', 'fragment.hex', 'tcp.hex', 'vlan.hex']) {
+    const { frames, summaries } = fixtureWithSummaries(name);
+    assert.is(summaries.length, frames.length, `${name}: one summary per frame`);
+    const path = file(`kernel-${name}.pcap`);
+    const [a, b] = MemoryLink.pair({ delay: '100us', seed: 1 });
+    const recorded = new Recorder(b, { path, record: 'receive' });
+    const ra = fakeRings();
+    const rb = fakeRings();
+    a.attach(ra, noWake);
+    recorded.attach(rb, noWake);
+    frames.forEach((f, i) => send(ra, a, [f], i * 1000));
+    for (let t = recorded.pendingUs(); t !== Infinity; t = recorded.pendingUs()) receive(rb, recorded, t);
+    await recorded.close();
+    const checks = ['-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE'];
+    const info = tshark(['-r', path, ...checks, '-T', 'fields', '-e', '_ws.col.Info']).split('\n').map((l) => l.trim());
+    assert.equal(info, summaries, name);
+    const times = tshark(['-r', path, '-T', 'fields', '-e', 'frame.time_epoch']).split('\n');
+    assert.equal(times, frames.map((_, i) => ((i * 1000 + 100) / 1e6).toFixed(9)), `${name}: stamped on arrival`);
+    assert.is(tshark(['-r', path, ...checks, '-Y', '_ws.malformed || _ws.expert.severity == error']), '', `${name}: no malformed packet, no bad checksum`);
+  }
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
