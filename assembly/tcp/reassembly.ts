@@ -21,18 +21,15 @@
 // ACK), then the others, most recently changed first.
 //
 // Guarantees: the list never holds more than `cap` ranges; a segment that would need a new
-// range when the list is full is refused (REASM_FULL, counted in drop.tcp.ooo_full), and
-// nothing else changes; a segment that fills an existing hole or extends a range is always
+// range when the list is full is refused (REASM_FULL; the caller drops the segment and counts
+// it, as tcp/input.ts does in drop.tcp.ooo_ranges_full), and nothing changes; a segment that fills an existing hole or extends a range is always
 // taken. Ranges lie within 2^31 of rcv.nxt (the receive window is at most 2^30, RFC 7323
 // 2.3). Stamps compare by signed difference, so wrapping the change counter is harmless.
 // Nothing allocates.
 
 import { cfg, Cfg } from "../abi/config";
-import { defineCounter, bump } from "../abi/counters";
 import { seqLt, seqLeq, seqGt } from "./seq";
 import { TcpOptions, HAS_SACK } from "../wire/tcp";
-
-const DROP_OOO_FULL = defineCounter("drop.tcp.ooo_full");
 
 @inline const R_COUNT: usize = 0;
 @inline const R_CAP: usize = 4;
@@ -111,7 +108,7 @@ export function reasmAdd(r: usize, rcvNxt: u32, start: u32, len: u32): i32 {
     return <i32>(end - rcvNxt);
   }
   if (j == i) {
-    if (n >= load<u32>(r, R_CAP)) { bump(DROP_OOO_FULL); return REASM_FULL; }
+    if (n >= load<u32>(r, R_CAP)) return REASM_FULL;
     memory.copy(entryAt(r, i + 1), entryAt(r, i), <usize>(n - i) * ENTRY);
     store<u32>(r, n + 1, R_COUNT);
   } else {

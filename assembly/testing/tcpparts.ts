@@ -12,7 +12,10 @@ import { randomInit } from "../util/random";
 import { isnInit } from "../tcp/isn";
 import { portsInit, portsSetQueueFilter } from "../tcp/ports";
 import { slabInit } from "../util/slab";
-import { TcpOptions } from "../wire/tcp";
+import {
+  TcpOptions, tcpSrcPort, tcpDstPort, tcpSeq, tcpAckNum, tcpHeaderLen, tcpFlags, tcpWindow,
+  tcpChecksum, tcpUrgent, tcpSetChecksum,
+} from "../wire/tcp";
 
 export { configTablePtr, configKeys, configReset } from "../abi/config";
 export { countersPtr, counterCount, counterNames } from "../abi/counters";
@@ -49,6 +52,16 @@ export {
 export { initialWindow } from "../tcp/cc/newreno";
 
 // Inlined getters are exported through these wrappers.
+export function segSrcPort(seg: usize): u32 { return tcpSrcPort(seg); }
+export function segDstPort(seg: usize): u32 { return tcpDstPort(seg); }
+export function segSeq(seg: usize): u32 { return tcpSeq(seg); }
+export function segAck(seg: usize): u32 { return tcpAckNum(seg); }
+export function segHeaderLen(seg: usize): u32 { return tcpHeaderLen(seg); }
+export function segFlags(seg: usize): u32 { return tcpFlags(seg); }
+export function segWindow(seg: usize): u32 { return tcpWindow(seg); }
+export function segChecksum(seg: usize): u32 { return tcpChecksum(seg); }
+export function segUrgent(seg: usize): u32 { return tcpUrgent(seg); }
+export function segSetChecksum(seg: usize, value: u32): void { tcpSetChecksum(seg, value); }
 import { ringLength, ringFree, ringCapacity } from "../util/bytering";
 import { reasmCount, reasmStart, reasmEnd } from "../tcp/reassembly";
 import { rttRto, rttSrtt, rttVar, rttBackoffs } from "../tcp/rtt";
