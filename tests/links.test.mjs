@@ -437,4 +437,38 @@ test('a MemoryLink between two real stack instances uses their rings as laid out
   assert.is(d.addr % 64, 0, 'the stack’s own 64-byte-aligned slot');
 });
 
+test('a real stack behind the StackDriver is woken by the link and answers across the delay', async () => {
+  const { StackInstance, wasmPath } = await import('../dist/wasm/instance.js');
+  const { StackDriver } = await import('../dist/stack/driver.js');
+  if (!existsSync(wasmPath())) {
+    if (process.env.CI) assert.unreachable('build/stack.wasm is missing in CI: run `npm run build`');
+    console.log('skip: build/stack.wasm not built (npm run build:wasm); driver check not run');
+    return;
+  }
+  const inst = new StackInstance();
+  inst.setConfig('ipv4Addr', 0x0a000001); // 10.0.0.1
+  inst.setConfig('macHi', 0x0200);
+  inst.setConfig('macLo', 0x00000001);
+  inst.init();
+  const [a, b] = MemoryLink.pair({ delay: 500 });
+  const clock = new VirtualClock({ auto: false });
+  new StackDriver(inst, a, clock, { onNotify() {} });
+  const rb = fakeRings();
+  const wakes = [];
+  b.attach(rb, (at) => wakes.push(at));
+  // ARP request from 02:00:00:00:00:02 / 10.0.0.2: who has 10.0.0.1?
+  const request = new Uint8Array(60);
+  request.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 2, 0x08, 0x06,
+    0, 1, 0x08, 0x00, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+  send(rb, b, [request], 0);
+  clock.advanceTo(999);
+  assert.is(inst.counters()['deliver.arp.request'], 1, 'the driver pumped when the request arrived, at 500');
+  assert.is(b.receive(999), 0);
+  assert.equal(wakes, [1000], 'the far end is told the reply lands at 2 x 500 µs');
+  const replies = receive(rb, b, 1000).filter((f) => f[12] === 0x08 && f[13] === 0x06 && f[21] === 2);
+  assert.is(replies.length, 1);
+  assert.equal([...replies[0].subarray(0, 6)], [2, 0, 0, 0, 0, 2], 'addressed to the asker');
+  assert.equal([...replies[0].subarray(28, 32)], [10, 0, 0, 1], 'from 10.0.0.1');
+});
+
 test.run();
