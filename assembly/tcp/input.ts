@@ -325,12 +325,13 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
   }
   // RFC 9293 3.10.7.4: window update from a newer segment (SND.WL1, SND.WL2).
   if (seqLt(t.sndWl1, seq) || (t.sndWl1 == seq && seqLeq(t.sndWl2, ack))) {
-    const opened = t.sndWnd == 0 && segWnd > 0;
+    const grew = segWnd > t.sndWnd;
     t.sndWnd = segWnd;
     t.sndWl1 = seq;
     t.sndWl2 = ack;
     if (segWnd > t.maxSndWnd) t.maxSndWnd = segWnd;
-    if (opened) {
+    if (grew) {
+      // The window opened: probing ends (RFC 9293 3.8.6.1) and waiting data may go.
       if ((t.flags & TF.PERSIST) != 0) rexmtStop(t);
       outputSchedule(t);
     }

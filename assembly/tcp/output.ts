@@ -277,7 +277,10 @@ export function tcpOutput(t: Tcb): bool {
     const fin = finQueued && t.sndNxt + len == dataEnd &&
       ((t.flags & TF.FIN_SENT) == 0 || t.sndNxt == t.sndFinSeq);
     if (len == 0 && !fin) {
-      if (avail > 0 && t.sndWnd == 0 && t.tRexmt == NEVER) persistArm(t);
+      // Data waits with nothing in flight (zero window, or a window too small to use under
+      // SWS avoidance): the persist timer probes until the window opens (RFC 9293 3.8.6.1,
+      // RFC 1122 4.2.3.4's override timeout).
+      if (avail > 0 && t.sndNxt == t.sndUna && t.tRexmt == NEVER) persistArm(t);
       if ((t.flags & TF.ACK_NOW) != 0) {
         const r = emit(t, t.sndNxt, TCP_ACK_FLAG, 0);
         if (r == 0) return false;

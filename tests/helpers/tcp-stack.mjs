@@ -1,0 +1,187 @@
+// A stack instance for TCP tests, driven through the real exported ABI on a virtual clock:
+// frames in (RX descriptors + `input`), frames out (TX descriptors, parsed and checksum-checked
+// by frames.mjs), the tcp* socket calls, the info struct and the counters.
+
+import { readFileSync } from 'node:fs';
+import { parseFrame, ipToInt, STACK_IP, arpRequest } from './frames.mjs';
+
+const DESC = 32;
+const modules = new Map();
+
+function compiled(name) {
+  if (!modules.has(name)) {
+    const bytes = readFileSync(new URL(`../../build/${name}`, import.meta.url));
+    modules.set(name, new WebAssembly.Module(bytes));
+  }
+  return modules.get(name);
+}
+
+function readString(mem, ptr) {
+  const len = new Uint32Array(mem.buffer, ptr - 4, 1)[0];
+  return Buffer.from(mem.buffer, ptr, len).toString('utf16le');
+}
+
+export const State = {
+  CLOSED: 0, LISTEN: 1, SYN_SENT: 2, SYN_RECEIVED: 3, ESTABLISHED: 4, FIN_WAIT_1: 5,
+  FIN_WAIT_2: 6, CLOSE_WAIT: 7, CLOSING: 8, LAST_ACK: 9, TIME_WAIT: 10,
+};
+export const InfoFlag = { CONNECTED: 1, PEER_FIN: 2, CAN_ACCEPT: 4, WRITE_SHUT: 8, CLOSED: 16, LISTENER: 32 };
+export const Errno = {
+  EBADF: 9, EAGAIN: 11, EINVAL: 22, EPIPE: 32, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENETUNREACH: 101,
+  ECONNRESET: 104, ENOBUFS: 105, ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111,
+};
+export const Opt = { NODELAY: 1, KEEPALIVE: 2, KEEPCNT: 3, USER_TIMEOUT: 4 };
+
+export class TestStack {
+  /** `config`: slot name -> value (see assembly/abi/config.ts); ipv4Addr given as a dotted string. */
+  constructor({ ip = STACK_IP, prefix = 24, config = {}, debug = true } = {}) {
+    const instance = new WebAssembly.Instance(compiled(debug ? 'stack.debug.wasm' : 'stack.wasm'), {
+      env: {
+        abort: (msg, file, line, col) => {
+          throw new Error(`stack aborted: ${readString(this.x.memory, msg)} at ${readString(this.x.memory, file)}:${line}:${col}`);
+        },
+      },
+    });
+    this.x = instance.exports;
+    this.keys = readString(this.x.memory, this.x.configKeys()).split(',');
+    this.x.configReset();
+    this.setConfig('ipv4Addr', ipToInt(ip));
+    this.setConfig('ipv4Prefix', prefix);
+    for (const [k, v] of Object.entries(config)) this.setConfig(k, v);
+    const r = this.x.init();
+    if (r !== 0) throw new Error(`init failed: ${r > 0 ? this.keys[r - 1] : r}`);
+    this.counterNames = readString(this.x.memory, this.x.counterNames()).split(',');
+    this.now = 0;
+  }
+
+  get dv() { return new DataView(this.x.memory.buffer); }
+  get u8() { return new Uint8Array(this.x.memory.buffer); }
+
+  setConfig(key, value) {
+    const i = this.keys.indexOf(key);
+    if (i < 0) throw new Error(`unknown config key ${key}`);
+    new Uint32Array(this.x.memory.buffer, this.x.configTablePtr(), this.keys.length)[i] = value >>> 0;
+  }
+
+  /** Raw output frames (copies) of the last burst: `m` TX descriptors. */
+  takeTx(m) {
+    const dv = this.dv;
+    const base = this.x.txDescBase();
+    const out = [];
+    for (let i = 0; i < m; i++) {
+      const addr = dv.getUint32(base + i * DESC, true);
+      const len = dv.getUint32(base + i * DESC + 4, true);
+      out.push(this.u8.slice(addr, addr + len));
+    }
+    return out;
+  }
+
+  /** Feeds frames at `nowUs` (default: the current virtual time); returns parsed output frames. */
+  input(frames, nowUs = this.now) {
+    this.now = nowUs;
+    const list = Array.isArray(frames) ? frames : [frames];
+    const dv = this.dv;
+    const base = this.x.rxDescBase();
+    list.forEach((f, i) => {
+      const addr = dv.getUint32(base + i * DESC, true);
+      this.u8.set(f, addr);
+      dv.setUint32(base + i * DESC + 4, f.length, true);
+      dv.setUint32(base + i * DESC + 8, 0, true);
+    });
+    const m = this.x.input(list.length, nowUs);
+    return this.takeTx(m).map(parseFrame);
+  }
+
+  /** Runs timers and pending output at `nowUs`; returns parsed output frames. */
+  poll(nowUs = this.now) {
+    this.now = nowUs;
+    return this.takeTx(this.x.poll(nowUs)).map(parseFrame);
+  }
+
+  /** Next deadline in µs, or -1. */
+  deadline() { return this.x.nextDeadlineUs(); }
+
+  /** Teaches the stack a peer's MAC (ARP request from it); returns the stack's ARP reply frames. */
+  learnPeer(ip, mac) { return this.input(arpRequest({ senderIp: ip, senderMac: mac })); }
+
+  counters() {
+    const dv = this.dv;
+    const base = this.x.countersPtr();
+    const out = {};
+    this.counterNames.forEach((n, i) => { out[n] = Number(dv.getBigUint64(base + i * 8, true)); });
+    return out;
+  }
+
+  counter(name) {
+    const i = this.counterNames.indexOf(name);
+    if (i < 0) throw new Error(`no counter ${name}`);
+    return Number(this.dv.getBigUint64(this.x.countersPtr() + i * 8, true));
+  }
+
+  /** The TcpInfo struct of handle `h` (see assembly/tcp/api.ts), or null for a bad handle. */
+  info(h) {
+    const p = this.x.tcpInfoPtr(h);
+    if (p === 0) return null;
+    const dv = this.dv;
+    return {
+      state: dv.getUint32(p, true), error: dv.getUint32(p + 4, true), flags: dv.getUint32(p + 8, true),
+      readable: dv.getUint32(p + 12, true), writeRoom: dv.getUint32(p + 16, true),
+      localAddr: dv.getUint32(p + 20, true), remoteAddr: dv.getUint32(p + 24, true),
+      localPort: dv.getUint16(p + 28, true), remotePort: dv.getUint16(p + 30, true),
+      bytesIn: Number(dv.getBigUint64(p + 32, true)), bytesOut: Number(dv.getBigUint64(p + 40, true)),
+      retransmits: dv.getUint32(p + 48, true), srttUs: dv.getUint32(p + 52, true),
+      cwnd: dv.getUint32(p + 56, true), mss: dv.getUint32(p + 60, true),
+      acceptQueue: dv.getUint32(p + 64, true), unsent: dv.getUint32(p + 68, true),
+    };
+  }
+
+  /** Queues `data` on `h` as far as the send ring takes it; returns the bytes queued. */
+  write(h, data) {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    let done = 0;
+    while (done < bytes.length) {
+      const room = this.x.tcpWriteRoom(h);
+      if (room === 0) break;
+      const n = Math.min(room, bytes.length - done);
+      this.u8.set(bytes.subarray(done, done + n), this.x.tcpWritePtr(h));
+      const r = this.x.tcpWriteCommit(h, n);
+      if (r !== 0) throw new Error(`tcpWriteCommit: ${r}`);
+      done += n;
+    }
+    return done;
+  }
+
+  /** Takes every readable byte of `h`. */
+  read(h) {
+    const parts = [];
+    for (;;) {
+      const n = this.x.tcpReadAvail(h);
+      if (n === 0) break;
+      const p = this.x.tcpReadPtr(h);
+      parts.push(this.u8.slice(p, p + n));
+      if (this.x.tcpReadConsume(h, n) !== 0) throw new Error('tcpReadConsume failed');
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** Handles in the notify list (TCP only, as indexes), then clears it. */
+  notified() {
+    const n = this.x.notifyListLen();
+    const p = this.x.notifyListPtr();
+    const dv = this.dv;
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const h = dv.getUint32(p + i * 4, true);
+      if (h >>> 24 === 1) out.push(h & 0xffffff);
+    }
+    this.x.notifyClear();
+    return out;
+  }
+
+  /** Pool statistics (connections, slab free bytes, ports in use). */
+  pools() {
+    return {
+      connections: this.x.tcpConnectionsInUse(), slabFree: this.x.tcpSlabFreeBytes(), ports: this.x.tcpPortsInUse(),
+    };
+  }
+}
