@@ -39,6 +39,12 @@ uint32_t OptionalUint(Napi::Env env, const Napi::Object& obj, const char* name, 
   return CheckUint(env, v, std::string("option ") + name, min, max);
 }
 
+bool OptionalBool(const Napi::Object& obj, const char* name, bool fallback) {
+  Napi::Value v = obj.Get(name);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  return v.ToBoolean().Value();
+}
+
 uint32_t ArgUint(const Napi::CallbackInfo& info, size_t index, const char* what, uint32_t min, uint32_t max) {
   return CheckUint(info.Env(), info[index], what, min, max);
 }

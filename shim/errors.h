@@ -41,6 +41,9 @@ uint32_t RequireUint(Napi::Env env, const Napi::Object& obj, const char* name, u
 uint32_t OptionalUint(Napi::Env env, const Napi::Object& obj, const char* name, uint32_t min, uint32_t max,
                       uint32_t fallback);
 
+/** Reads an optional boolean property, `fallback` when absent or undefined. */
+bool OptionalBool(const Napi::Object& obj, const char* name, bool fallback);
+
 /** Reads argument `index` as an unsigned integer in [min, max]; `what` names it in errors. */
 uint32_t ArgUint(const Napi::CallbackInfo& info, size_t index, const char* what, uint32_t min, uint32_t max);
 

@@ -186,9 +186,9 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   }
   uint16_t rxDescs = static_cast<uint16_t>(OptionalUint(env, opts, "rxDescs", 32, 32768, 1024));
   uint16_t txDescs = static_cast<uint16_t>(OptionalUint(env, opts, "txDescs", 32, 32768, 1024));
-  bool wantOffloads = !opts.Has("offloads") || opts.Get("offloads").ToBoolean().Value();
-  bool wantRss = !opts.Has("rss") || opts.Get("rss").ToBoolean().Value();
-  bool promiscuous = opts.Has("promiscuous") && opts.Get("promiscuous").ToBoolean().Value();
+  bool wantOffloads = OptionalBool(opts, "offloads", true);
+  bool wantRss = OptionalBool(opts, "rss", true);
+  bool promiscuous = OptionalBool(opts, "promiscuous", false);
 
   auto lock = PortRegistry::Lock();
   PortState& s = PortRegistry::Get(portId_);
@@ -374,6 +374,22 @@ Napi::Value Port::ResetStats(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Rss(const Napi::CallbackInfo& info) { return RssObject(info.Env(), portId_); }
 
+Napi::Value Port::State(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto lock = PortRegistry::Lock();
+  const PortState& s = PortRegistry::Get(portId_);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("configured", s.configured);
+  o.Set("started", s.started);
+  o.Set("queues", s.rxQueues);
+  o.Set("mtu", s.mtu);
+  o.Set("offloads", s.offloads);
+  Napi::Array ready = Napi::Array::New(env, s.queueReady.size());
+  for (size_t q = 0; q < s.queueReady.size(); q++) ready.Set(static_cast<uint32_t>(q), Napi::Boolean::New(env, s.queueReady[q]));
+  o.Set("queuesAttached", ready);
+  return o;
+}
+
 void Port::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "Port",
                                     {
@@ -391,6 +407,7 @@ void Port::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&Port::Xstats>("xstats"),
                                         InstanceMethod<&Port::ResetStats>("resetStats"),
                                         InstanceMethod<&Port::Rss>("rss"),
+                                        InstanceMethod<&Port::State>("state"),
                                         StaticMethod<&Port::ByName>("byName"),
                                     });
   exports.Set("Port", ctor);

@@ -37,6 +37,7 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Value ResetStats(const Napi::CallbackInfo& info);
   Napi::Value Rss(const Napi::CallbackInfo& info);
   Napi::Value PortId(const Napi::CallbackInfo& info);
+  Napi::Value State(const Napi::CallbackInfo& info);
   static Napi::Value ByName(const Napi::CallbackInfo& info);
 
   void StartLocked(Napi::Env env);

@@ -1,0 +1,161 @@
+// DpdkLink: a stack's frames through one queue pair of a DPDK port (a NIC or a virtual
+// device: net_tap, net_ring, net_pcap, net_memif, net_null).
+//
+// Guarantees: one native call per burst each way (`Queue.rx`, `Queue.tx`); zero-copy receive
+// when the port allows it (mbuf data buffers lent from the stack's linear memory, reserved
+// once with `extbufReserve`), the copying path otherwise, with the reason in `stats()`; the
+// offloads the port has are announced in `offloads` so the stack leaves that work to it; the
+// port starts once every one of its queues is attached (unless `autoStart: false`); `close()`
+// releases the queue and stops a zero-copy port first, before the stack's memory can go.
+// Frames the shim cannot pass on are counted by reason in `stats()`.
+
+import type { Port, PortConfig, Queue, QueueStats } from '../../shim/binding.js';
+import { loadDpdk } from '../dpdk/addon.js';
+import { startEal, type EalOptions } from '../dpdk/eal.js';
+import { DpdkError } from '../dpdk/errors.js';
+import { resolvePortId } from '../dpdk/port.js';
+import type { FrameRings, Link } from './link.js';
+
+export interface DpdkLinkOptions {
+  /** A configured port: its id or its name ('net_tap0'). */
+  port: number | string;
+  /** The queue pair this link owns (default 0): one per worker. */
+  queue?: number;
+  /** Receive into mbufs placed in the stack's memory when the port allows (default true). */
+  zeroCopy?: boolean;
+  /** Mbufs in the queue's pool (default: enough for the port's rings and the stack's). */
+  mbufs?: number;
+  /** Start the port when its last queue is attached (default true). */
+  autoStart?: boolean;
+}
+
+export interface DpdkOpenOptions extends Omit<DpdkLinkOptions, 'port'>, PortConfig {
+  /** EAL options (vdevs, cores, hugepages...). */
+  eal?: EalOptions;
+  /** Port id, name, or vdev spec; a vdev spec not yet present is added (default: the first vdev). */
+  device?: number | string;
+}
+
+export interface DpdkLinkStats extends QueueStats {
+  zeroCopy: boolean;
+  zeroCopyReason: string | null;
+}
+
+export class DpdkLink implements Link {
+  readonly kind = 'dpdk';
+  readonly polled = true;
+  readonly mtu: number;
+  readonly mac?: Uint8Array;
+  readonly offloads: number;
+  readonly portId: number;
+  readonly queueId: number;
+  readonly port: Port;
+  private readonly options: DpdkLinkOptions;
+  private queue: Queue | null = null;
+  private rings: FrameRings | null = null;
+  private memoryBuffer: ArrayBufferLike | null = null;
+  private closed = false;
+
+  /**
+   * Starts EAL (once per process), configures the port unless it already is, and returns a
+   * link on `queue` (default 0). For several workers, configure the port once (openPort)
+   * and build a `new DpdkLink({ port, queue })` in each.
+   */
+  static open(options: DpdkOpenOptions = {}): DpdkLink {
+    const started = startEal(options.eal ?? {});
+    const device = options.device ?? options.eal?.vdevs?.[0] ?? started.ports[0]?.portId;
+    if (device === undefined) {
+      throw new DpdkError('ERR_WASM_TCPIP_DPDK_NO_PORT', 'DPDK found no port: give a device (e.g. eal: { vdevs: [\'net_tap0,iface=wtap0\'] }) or a PCI allow-list');
+    }
+    const portId = resolvePortId(device);
+    const port = new (loadDpdk().Port)(portId);
+    if (!port.state().configured) {
+      port.configure({
+        queues: options.queues, mtu: options.mtu, rxDescs: options.rxDescs, txDescs: options.txDescs,
+        offloads: options.offloads, rss: options.rss, promiscuous: options.promiscuous,
+      });
+    }
+    return new DpdkLink({ port: portId, queue: options.queue, zeroCopy: options.zeroCopy, mbufs: options.mbufs, autoStart: options.autoStart });
+  }
+
+  constructor(options: DpdkLinkOptions) {
+    const dpdk = loadDpdk();
+    this.options = options;
+    this.portId = resolvePortId(options.port);
+    this.port = new dpdk.Port(this.portId);
+    const state = this.port.state();
+    if (!state.configured) {
+      throw new DpdkError('ERR_WASM_TCPIP_DPDK_STATE', `port ${this.portId} is not configured: call openPort() (src/dpdk) or use DpdkLink.open()`);
+    }
+    this.queueId = options.queue ?? 0;
+    if (!Number.isInteger(this.queueId) || this.queueId < 0 || this.queueId >= state.queues) {
+      throw new DpdkError('ERR_WASM_TCPIP_DPDK_QUEUES', `queue ${this.queueId} does not exist: port ${this.portId} has ${state.queues} (configure more queues, one per worker)`);
+    }
+    this.mtu = state.mtu;
+    this.offloads = state.offloads;
+    const mac = this.port.info().mac;
+    this.mac = mac && mac.some((b) => b !== 0) ? new Uint8Array(mac) : undefined;
+  }
+
+  attach(rings: FrameRings, _wake: (atUs: number) => void): void {
+    if (this.queue) throw new DpdkError('ERR_WASM_TCPIP_DPDK_STATE', 'this DpdkLink is already attached to a stack: create one link per stack');
+    const dpdk = loadDpdk();
+    const inst = rings.instance;
+    const layout = {
+      rxDesc: rings.rxDesc, rxSlots: rings.rxSlots, rxSlotBytes: rings.rxSlotBytes,
+      txDesc: rings.txDesc, txSlots: rings.txSlots, txSlotBytes: rings.txSlotBytes,
+    };
+    let zeroCopyOffset = 0;
+    let zeroCopyBytes = 0;
+    const plan = dpdk.Queue.plan(this.portId, layout, this.options.mbufs);
+    const reserve = inst.exports.extbufReserve as ((bytes: number, align: number) => number) | undefined;
+    if ((this.options.zeroCopy ?? true) && typeof reserve === 'function') {
+      zeroCopyOffset = reserve(plan.zeroCopyBytes, plan.zeroCopyAlign);
+      zeroCopyBytes = zeroCopyOffset ? plan.zeroCopyBytes : 0;
+      inst.refreshViews();
+    }
+    this.rings = rings;
+    this.memoryBuffer = inst.exports.memory.buffer;
+    this.queue = new dpdk.Queue(this.portId, this.queueId, memoryView(this.memoryBuffer), layout, {
+      mbufs: plan.mbufs, zeroCopyOffset, zeroCopyBytes,
+    });
+    if (this.options.autoStart ?? true) this.port.startIfReady();
+  }
+
+  receive(_nowUs: number): number {
+    const q = this.queue;
+    if (!q || this.closed) return 0;
+    const buffer = this.rings!.instance.exports.memory.buffer;
+    if (buffer !== this.memoryBuffer) {
+      this.memoryBuffer = buffer;
+      q.attachMemory(memoryView(buffer));
+    }
+    return q.rx();
+  }
+
+  transmit(count: number, _nowUs: number): void {
+    if (this.queue && !this.closed) this.queue.tx(count);
+  }
+
+  pendingUs(): number {
+    return Infinity;
+  }
+
+  /** Queue counters (frames, drops by reason) and whether receive is zero-copy. */
+  stats(): DpdkLinkStats {
+    const q = this.queue;
+    if (!q) throw new DpdkError('ERR_WASM_TCPIP_DPDK_STATE', 'this DpdkLink is not attached to a stack yet');
+    return { ...q.stats(), zeroCopy: q.zeroCopy, zeroCopyReason: q.zeroCopyReason };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue?.close();
+  }
+}
+
+/** What the shim takes for a memory: the ArrayBuffer, or a view when it is shared. */
+function memoryView(buffer: ArrayBufferLike): ArrayBuffer | Uint8Array {
+  return buffer instanceof ArrayBuffer ? buffer : new Uint8Array(buffer);
+}
