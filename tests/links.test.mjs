@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { MemoryLink, impair } from '../dist/index.js';
 import { VirtualClock } from '../dist/clock/clock.js';
 import { Prng } from '../dist/util/prng.js';
+import { parseImpairmentSpec } from '../dist/links/impair.js';
 import { fakeRings, send, receive, rxDesc, txDesc, numberedFrame, frameNumber } from './support/rings.mjs';
 
 const noWake = () => {};
@@ -323,6 +324,26 @@ test('rates and durations accept units', () => {
   assert.is(timeOf({ rate: '1mbit' }), 1000); // 1000 bits at 1 Mbit/s
   assert.is(timeOf({ rate: '1gbps' }), 1);
   assert.is(timeOf({ rate: '100kbit/s' }), 10_000);
+});
+
+test('aToB / bToA impair one direction over the shared options', () => {
+  const { a, b, ra, rb } = pairOf({ delay: 100, aToB: { loss: 1 }, bToA: { delay: 300 } });
+  send(ra, a, [numberedFrame(0)], 0);
+  send(rb, b, [numberedFrame(1)], 0);
+  assert.is(b.pendingUs(), Infinity);
+  assert.is(a.stats['dropped.loss'], 1);
+  assert.is(a.pendingUs(), 300);
+  assert.throws(() => MemoryLink.pair({ aToB: { mtu: 1 } }), (e) => e instanceof TypeError && /MemoryLink: aToB: unknown option mtu/.test(e.message));
+  assert.throws(() => MemoryLink.pair({ bToA: { loss: 3 } }), (e) => e instanceof RangeError && /MemoryLink: bToA: loss must be a probability/.test(e.message));
+});
+
+test('impairments from a command-line spec', () => {
+  assert.equal(parseImpairmentSpec('loss=0.05,reorder=0.05,dup=0.02,delay=1ms'), { loss: 0.05, reorder: 0.05, duplicate: 0.02, delay: '1ms' });
+  assert.equal(parseImpairmentSpec(' rate=10mbit , jitter=200 '), { rate: '10mbit', jitter: 200 });
+  assert.equal(parseImpairmentSpec(''), {});
+  assert.throws(() => parseImpairmentSpec('loss'), (e) => e instanceof RangeError && /--impair must be items key=value/.test(e.message));
+  assert.throws(() => parseImpairmentSpec('lag=3'), (e) => e instanceof RangeError && /"lag=3"/.test(e.message));
+  assert.throws(() => parseImpairmentSpec('loss=1.5'), (e) => e instanceof RangeError && /--impair: loss must be a probability/.test(e.message));
 });
 
 /** A link that records what it is asked to send and feeds what a test gives it. */

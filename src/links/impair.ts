@@ -159,6 +159,31 @@ export function parseImpairment(options: ImpairmentOptions, where: string): Impa
   };
 }
 
+/** Short names a command line may use for the impairments (`dup=0.02`). */
+const SPEC_ALIASES: Record<string, string> = { dup: 'duplicate', drop: 'loss' };
+
+/**
+ * Impairments from a command-line string such as `loss=0.05,reorder=0.05,dup=0.02,delay=1ms`
+ * (keys as in ImpairmentOptions, `dup` for duplicate; values as the options take them).
+ * Throws a RangeError naming the bad item; the values are validated by `parseImpairment`.
+ */
+export function parseImpairmentSpec(spec: string, where = '--impair'): ImpairmentOptions {
+  if (typeof spec !== 'string') throw optionTypeError(where, "a list such as 'loss=0.05,delay=1ms'", spec);
+  const out: Record<string, number | string> = {};
+  for (const item of spec.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const eq = item.indexOf('=');
+    const rawKey = eq < 0 ? item : item.slice(0, eq).trim();
+    const key = SPEC_ALIASES[rawKey] ?? rawKey;
+    if (eq < 0 || !IMPAIRMENT_KEYS.includes(key)) {
+      throw optionRangeError(where, `items key=value with keys ${IMPAIRMENT_KEYS.join(', ')} (or dup)`, JSON.stringify(item));
+    }
+    const value = item.slice(eq + 1).trim();
+    out[key] = value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  parseImpairment(out, where);
+  return out;
+}
+
 /** Counters of one path, by name. Drops are `dropped.<reason>`. */
 export interface PathStats {
   /** Frames pushed into the path. */

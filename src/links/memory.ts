@@ -11,6 +11,7 @@
 //   bad checksum, where the stack drops and counts it. RX descriptors carry no flags.
 // - Announced arrivals: when a frame becomes pending for an end, that end's driver is woken
 //   (`wake(atUs)`), so a virtual clock jumps straight to it.
+// - Impairments apply to both directions alike unless `aToB`/`bToA` override them for one.
 // - Counters (`stats`): what this end transmitted and received, and what happened on the
 //   way to the other end (`dropped.<reason>`, duplicated, reordered, corrupted, delayed).
 
@@ -28,6 +29,10 @@ export interface MemoryLinkOptions extends ImpairmentOptions {
   queue?: number;
   /** Seed of the impairment decisions (default 0). */
   seed?: number;
+  /** Impairments of the first end's transmissions only, over the shared ones. */
+  aToB?: ImpairmentOptions;
+  /** Impairments of the second end's transmissions only, over the shared ones. */
+  bToA?: ImpairmentOptions;
 }
 
 export interface MemoryLinkStats extends Omit<PathStats, 'frames' | 'bytes'> {
@@ -39,7 +44,7 @@ export interface MemoryLinkStats extends Omit<PathStats, 'frames' | 'bytes'> {
   'dropped.rxOversize': number;
 }
 
-const MEMORY_LINK_KEYS = [...IMPAIRMENT_KEYS, 'mtu', 'queue', 'seed'];
+const MEMORY_LINK_KEYS = [...IMPAIRMENT_KEYS, 'mtu', 'queue', 'seed', 'aToB', 'bToA'];
 /** Ethernet header plus one 802.1Q tag: the bytes a frame adds to its IP packet. */
 const L2_OVERHEAD = 18;
 
@@ -71,10 +76,16 @@ export class MemoryLink implements Link {
     const mtu = parseMtu(options.mtu);
     const queue = parseQueueFrames(options.queue, 'MemoryLink: queue');
     const seed = options.seed === undefined ? 0 : validateSeed(options.seed, 'MemoryLink: seed');
-    const impairment = parseImpairment(options, 'MemoryLink');
+    const { aToB: onlyAToB, bToA: onlyBToA, mtu: _m, queue: _q, seed: _s, ...shared } = options;
+    const direction = (only: ImpairmentOptions | undefined, name: string) => {
+      if (only === undefined) return parseImpairment(shared, 'MemoryLink');
+      if (only === null || typeof only !== 'object') throw optionTypeError(`MemoryLink: ${name}`, 'an object of impairments', only);
+      rejectUnknownKeys(only, IMPAIRMENT_KEYS, `MemoryLink: ${name}`);
+      return parseImpairment({ ...shared, ...only }, `MemoryLink: ${name}`);
+    };
     const slotBytes = (mtu + L2_OVERHEAD + 63) & ~63;
-    const aToB = new FramePath(impairment, queue, slotBytes, seed, 0);
-    const bToA = new FramePath(impairment, queue, slotBytes, seed, 1);
+    const aToB = new FramePath(direction(onlyAToB, 'aToB'), queue, slotBytes, seed, 0);
+    const bToA = new FramePath(direction(onlyBToA, 'bToA'), queue, slotBytes, seed, 1);
     const a = new MemoryLink(mtu, aToB, bToA);
     const b = new MemoryLink(mtu, bToA, aToB);
     a.peer = b;
