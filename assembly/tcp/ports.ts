@@ -30,8 +30,9 @@ import { defineCounter, bump } from "../abi/counters";
 import { sipHashWords } from "../util/siphash";
 import { deriveKey, KeyPurpose, randomBelow } from "../util/random";
 
-/** Linux errno values, returned negated (see assembly/tcp/api.ts). */
-export const EADDRINUSE: i32 = 98;
+/** Linux's EADDRINUSE, returned negated, as Errno.EADDRINUSE in tcp/api.ts (not imported: this
+ *  leaf module stays free of the TCP core). */
+@inline const EADDRINUSE: i32 = 98;
 
 /** Decides whether a local port keeps a flow on this worker's queue. */
 export type PortFilter = (port: u32, localAddr: u32, remoteAddr: u32, remotePort: u32) => bool;
