@@ -307,7 +307,7 @@ export class FramePath {
     if (imp.jitterUs > 0) at = Math.max(departAt, at + (this.jitterRng.nextFloat() * 2 - 1) * imp.jitterUs);
     if (at < this.lastAt) at = this.lastAt;
 
-    const corrupt = imp.corrupt > 0 && this.corruptRng.chance(imp.corrupt);
+    const corrupt = imp.corrupt > 0 && this.corruptRng.chance(imp.corrupt) && length > 0;
     const duplicate = imp.duplicate > 0 && this.duplicateRng.chance(imp.duplicate);
     const holdBack = imp.reorder > 0 && this.reorderRng.chance(imp.reorder) && !this.held;
 

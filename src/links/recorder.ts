@@ -7,6 +7,10 @@
 // the frame boundary: with TX checksum offload the inner link (the NIC) fills checksums
 // after this point, so such frames show the stack's partial values, as a capture taken on
 // a host with offloads does.
+//
+// Placement with impairment: `new Recorder(impair(link, ...))` records what the stack sent
+// and received (before the impairment on the way out); `impair(new Recorder(link), ...)`
+// records what crossed the inner link (after it).
 
 import { PcapWriter, type PcapWriterOptions } from '../pcap/writer.js';
 import { Desc, LinkWrapper, type FrameRings, type Link } from './link.js';
