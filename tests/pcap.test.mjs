@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MemoryLink, PcapLink, PcapReader, PcapWriter, PcapFormatError, Recorder } from '../dist/index.js';
 import { VirtualClock } from '../dist/clock/clock.js';
+import { Prng } from '../dist/util/prng.js';
 import { fakeRings, send, receive, numberedFrame, frameNumber } from './support/rings.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasm-tcpip-pcap-'));
@@ -188,6 +189,29 @@ test('damaged captures: a PcapFormatError with the byte offset, never a hang', (
     }
   }
   assert.throws(() => PcapReader.open(file('missing.pcap')), (e) => e.code === 'ENOENT' && /missing\.pcap: cannot open/.test(e.message));
+});
+
+test('mutated and cut captures end in frames or a PcapFormatError, nothing else', () => {
+  const path = file('fuzz-base.pcap');
+  writePcap(path, Array.from({ length: 20 }, (_, i) => numberedFrame(i, 60 + i * 7)));
+  const base = readFileSync(path);
+  const rng = new Prng(2026);
+  let errors = 0;
+  for (let round = 0; round < 3000; round++) {
+    const data = Uint8Array.from(base.subarray(0, rng.below(base.length + 1)));
+    for (let flips = rng.below(4); flips > 0 && data.length > 0; flips--) data[rng.below(data.length)] ^= 1 << rng.below(8);
+    try {
+      const r = PcapReader.from(data, 'fuzz');
+      let frames = 0;
+      while (r.next()) frames++;
+      assert.ok(frames <= 20);
+    } catch (e) {
+      if (!(e instanceof PcapFormatError)) throw e;
+      assert.ok(e.offset >= 0 && e.offset <= data.length, `offset ${e.offset} inside the ${data.length} bytes`);
+      errors++;
+    }
+  }
+  assert.ok(errors > 0);
 });
 
 // ---- Recorder ----
