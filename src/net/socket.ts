@@ -247,7 +247,10 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
       // Errors of a connect are reported asynchronously, as Node does.
       process.nextTick(open, host);
     } else if (options.lookup) {
-      options.lookup(host, { family: 4, all: false }, (err, address, family) => {
+      const lookup = options.lookup;
+      // Called on the next tick, so 'lookup' listeners added after connect() hear it even
+      // from a lookup function that answers synchronously.
+      process.nextTick(() => lookup(host, { family: 4, all: false }, (err, address, family) => {
         this.emit('lookup', err, address, family, host);
         if (this.destroyed) return;
         if (err) { this.destroy(err); return; }
@@ -256,7 +259,7 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
           return;
         }
         open(address);
-      });
+      }));
     } else {
       process.nextTick(() => this.destroy(projectError('ERR_WASM_TCPIP_NO_DNS',
         `cannot resolve '${host}': the stack has no DNS resolver; pass an IPv4 address as host, or a lookup function in the connect options`)));

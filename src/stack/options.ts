@@ -261,7 +261,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
 
   let seed: number;
-  if (o.seed === undefined) seed = clock.virtual ? 0 : randomInt(0, 2 ** 48);
+  if (o.seed === undefined) seed = clock.virtual ? 0 : randomInt(0, 2 ** 48 - 1);
   else seed = integerOption(o.seed, 'options.seed', 0, Number.MAX_SAFE_INTEGER);
 
   let mac: Uint8Array;
