@@ -2,8 +2,7 @@
 // "SEGMENT ARRIVES" rules of RFC 9293 3.10.7, in their order.
 //
 // Guarantees: the header length is checked once, then fields are read without checks; a
-// malformed segment (truncated, bad data offset, bad options, port 0, not unicast to us) is
-// dropped with a named counter and never traps. A segment for no connection gets the reset of
+// malformed segment (truncated, bad data offset, bad options, port 0) is dropped with a named counter and never traps. A segment for no connection gets the reset of
 // RFC 9293 3.10.7.1. In synchronized states RSTs and SYNs are accepted only per RFC 5961
 // (exact sequence number, else a rate-limited challenge ACK) and ACKs only within
 // [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 5.2). Out-of-window data is answered with an ACK
@@ -12,7 +11,6 @@
 
 import { defineCounter, bump } from "../abi/counters";
 import { now, NEVER } from "../util/time";
-import { ipv4LocalAddr } from "../iface/ipv4";
 import {
   TcpOptions, tcpCheckHeader, tcpHeaderLen, tcpParseOptions, tcpSrcPort, tcpDstPort, tcpSeq,
   tcpAckNum, tcpFlags, tcpWindow, TcpHeaderError,
@@ -39,7 +37,6 @@ const DROP_TRUNCATED = defineCounter("drop.tcp.truncated");
 const DROP_BAD_OFFSET = defineCounter("drop.tcp.bad_offset");
 const DROP_BAD_OPTIONS = defineCounter("drop.tcp.bad_options");
 const DROP_BAD_PORT = defineCounter("drop.tcp.port_zero");
-const DROP_NOT_UNICAST = defineCounter("drop.tcp.not_unicast");
 const DROP_NO_CONNECTION = defineCounter("drop.tcp.no_connection");
 const DROP_RST_NO_CONNECTION = defineCounter("drop.tcp.rst_no_connection");
 const DROP_LISTEN_NOT_SYN = defineCounter("drop.tcp.listen_not_syn");
@@ -83,8 +80,6 @@ export function tcpInput(src: u32, dst: u32, seg: usize, segLen: u32, rxFlags: u
   const srcPort = tcpSrcPort(seg);
   const dstPort = tcpDstPort(seg);
   if (srcPort == 0 || dstPort == 0) { bump(DROP_BAD_PORT); return; }
-  // RFC 1122 4.2.3.10: a SYN (or anything) to a broadcast or multicast address is not ours.
-  if (dst != ipv4LocalAddr()) { bump(DROP_NOT_UNICAST); return; }
   const flags = tcpFlags(seg);
   const dataLen = segLen - hl;
   let t = tcbLookup(dst, dstPort, src, srcPort);

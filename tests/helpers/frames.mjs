@@ -118,7 +118,8 @@ export function tcp({ sport = 40000, dport = 80, flags = 'A', seq = 0, ack = 0, 
 
 /**
  * A whole Ethernet frame carrying `l4` (from `tcp()`), IPv4 from `src` to `dst`, Ethernet from
- * `srcMac` to `dstMac`. `badChecksum` corrupts the TCP checksum on purpose.
+ * `srcMac` to `dstMac`. `badChecksum` corrupts the TCP checksum on purpose; a segment too short
+ * to hold the checksum field (< 18 bytes) gets none (feed it with the L4-checksum-good RX flag).
  */
 export function ipv4(l4, { src = PEER_IP, dst = STACK_IP, srcMac = PEER_MAC, dstMac = STACK_MAC,
   ttl = 64, id = 1, badChecksum = false } = {}) {
@@ -142,9 +143,11 @@ export function ipv4(l4, { src = PEER_IP, dst = STACK_IP, srcMac = PEER_MAC, dst
   dv.setUint16(ip + 10, internetChecksum(f, ip, ip + 20));
   f.set(l4.bytes, ip + 20);
   const l4off = ip + 20;
-  let c = internetChecksum(f, l4off, f.length, pseudoSum(s, d, l4.proto, l4.bytes.length));
-  if (badChecksum) c ^= 0x5555;
-  dv.setUint16(l4off + 16, c);
+  if (l4.bytes.length >= 18) {
+    let c = internetChecksum(f, l4off, f.length, pseudoSum(s, d, l4.proto, l4.bytes.length));
+    if (badChecksum) c ^= 0x5555;
+    dv.setUint16(l4off + 16, c);
+  }
   return f;
 }
 

@@ -76,8 +76,11 @@ export class TestStack {
     return out;
   }
 
-  /** Feeds frames at `nowUs` (default: the current virtual time); returns parsed output frames. */
-  input(frames, nowUs = this.now) {
+  /**
+   * Feeds frames at `nowUs` (default: the current virtual time) with RX descriptor flags
+   * `rxFlags` (RxFlag bits: 4 = L4 checksum verified by the port); returns parsed output frames.
+   */
+  input(frames, nowUs = this.now, rxFlags = 0) {
     this.now = nowUs;
     const list = Array.isArray(frames) ? frames : [frames];
     const dv = this.dv;
@@ -86,7 +89,7 @@ export class TestStack {
       const addr = dv.getUint32(base + i * DESC, true);
       this.u8.set(f, addr);
       dv.setUint32(base + i * DESC + 4, f.length, true);
-      dv.setUint32(base + i * DESC + 8, 0, true);
+      dv.setUint32(base + i * DESC + 8, rxFlags, true);
     });
     const m = this.x.input(list.length, nowUs);
     return this.takeTx(m).map(parseFrame);
@@ -184,4 +187,58 @@ export class TestStack {
       connections: this.x.tcpConnectionsInUse(), slabFree: this.x.tcpSlabFreeBytes(), ports: this.x.tcpPortsInUse(),
     };
   }
+}
+
+import { ipv4, tcp, PEER_IP, PEER_MAC } from './frames.mjs';
+
+/**
+ * A connection seen from the peer's side: `rcv` is the peer's next sequence number (what the
+ * stack should ACK), `snd` the stack's next sequence number (what the peer ACKs).
+ * `seg(spec)` builds a frame from the peer with ports, seq and ack filled in.
+ */
+export class PeerConn {
+  constructor(stack, { port, peerPort, rcv, snd, h = -1, l = -1, ts = null }) {
+    Object.assign(this, { stack, port, peerPort, rcv, snd, h, l, ts });
+  }
+
+  seg({ flags = 'A', seq = this.rcv, ack = this.snd, win = 65535, payload, options, rawOptions } = {}) {
+    return ipv4(tcp({ sport: this.peerPort, dport: this.port, flags, seq, ack, win, payload, options, rawOptions }));
+  }
+
+  /** Sends a segment at `nowUs` and returns the stack's output frames. */
+  send(spec, nowUs) { return this.stack.input(this.seg(spec), nowUs); }
+}
+
+/** Listens on `port` and completes a handshake from the peer; returns an accepted PeerConn. */
+export function openPassive(s, { port = 80, peerPort = 40000, isn = 1000, options = { mss: 1460 }, win = 65535,
+  backlog = 0, synBacklog = 0, sndBuf = 0, rcvBuf = 0, nowUs = s.now } = {}) {
+  if (s.peerLearned !== true) { s.learnPeer(PEER_IP, PEER_MAC); s.peerLearned = true; }
+  const l = s.listeners?.[port] ?? s.x.tcpListen(0, port, backlog, synBacklog, sndBuf, rcvBuf);
+  if (l < 0) throw new Error(`tcpListen: ${l}`);
+  s.listeners = { ...(s.listeners ?? {}), [port]: l };
+  const out = s.input(ipv4(tcp({ sport: peerPort, dport: port, flags: 'S', seq: isn, win, options })), nowUs);
+  if (out.length !== 1 || out[0].tcp?.flags !== 'SA') throw new Error(`expected a SYN-ACK, got ${out.length} frames`);
+  const iss = out[0].tcp.seq;
+  const ackOpts = options.ts ? { ts: [options.ts[0] + 1, out[0].tcp.options.ts[0]] } : undefined;
+  const after = s.input(ipv4(tcp({ sport: peerPort, dport: port, flags: 'A', seq: isn + 1, ack: iss + 1, win, options: ackOpts })), nowUs);
+  if (after.length !== 0) throw new Error(`handshake ACK answered with ${after.length} frames`);
+  const h = s.x.tcpAccept(l);
+  if (h < 0) throw new Error(`tcpAccept: ${h}`);
+  s.notified();
+  return new PeerConn(s, { port, peerPort, rcv: isn + 1, snd: iss + 1, h, l, ts: out[0].tcp.options.ts ?? null });
+}
+
+/** Connects from the stack to the peer and completes the handshake; returns the PeerConn. */
+export function openActive(s, { port = 80, isn = 5000, options = { mss: 1460 }, win = 65535, nowUs = s.now } = {}) {
+  if (s.peerLearned !== true) { s.learnPeer(PEER_IP, PEER_MAC); s.peerLearned = true; }
+  const h = s.x.tcpConnect(ipToInt(PEER_IP), port, 0, 0, 0);
+  if (h < 0) throw new Error(`tcpConnect: ${h}`);
+  const syn = s.poll(nowUs);
+  if (syn.length !== 1 || syn[0].tcp?.flags !== 'S') throw new Error('expected a SYN');
+  const iss = syn[0].tcp.seq;
+  const peerPort = syn[0].tcp.sport;
+  const out = s.input(ipv4(tcp({ sport: port, dport: peerPort, flags: 'SA', seq: isn, ack: iss + 1, win, options })), nowUs);
+  if (out.length !== 1 || out[0].tcp?.flags !== 'A') throw new Error('expected the handshake ACK');
+  s.notified();
+  return new PeerConn(s, { port: peerPort, peerPort: port, rcv: isn + 1, snd: iss + 1, h });
 }
