@@ -16,7 +16,7 @@
 //   ccInit(cc, algo, mss): bool        false for an algorithm not built (the id is refused)
 //   ccOnAck(cc, acked, rttUs, inRecovery)
 //       new data acknowledged (snd.una advanced by `acked` bytes). inRecovery: this is a
-//       partial ACK during fast recovery (RFC 6582 3.2 step 5).
+//       partial ACK during fast recovery (RFC 6582 3.2 step 3, "partial acknowledgments").
 //   ccOnDupAck(cc)                     a further duplicate ACK during fast recovery
 //   ccOnCongestionEvent(cc, kind, flightSize)
 //       CC_DUPACK: the third duplicate ACK, entering fast recovery; CC_RTO: the

@@ -11,12 +11,12 @@
 //   time they reach cwnd, cwnd += SMSS (RFC 3465 2.1, RFC 5681 3.1 eq. 3's byte-counting
 //   form).
 // - Third duplicate ACK: ssthresh = max(FlightSize / 2, 2 * SMSS) (RFC 5681 3.1 eq. 4),
-//   cwnd = ssthresh + 3 * SMSS (3.2 step 4's inflation by the three segments that left);
+//   cwnd = ssthresh + 3 * SMSS (3.2 step 3: inflated by the three segments that left);
 //   each further duplicate ACK adds SMSS (3.2 step 4).
 // - Partial ACK in recovery: cwnd -= acked, then += SMSS if acked >= SMSS (RFC 6582 3.2
-//   step 5), never below SMSS.
+//   step 3, "partial acknowledgments"), never below SMSS.
 // - Full ACK: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) (RFC 6582 3.2 step 3,
-//   option 1), FlightSize being what is still outstanding after the ACK.
+//   "full acknowledgments", option 1), FlightSize being what is still outstanding after it.
 // - RTO: ssthresh = max(FlightSize / 2, 2 * SMSS), cwnd = 1 SMSS, the loss window
 //   (RFC 5681 3.1).
 // - ECN-Echo: ssthresh = max(FlightSize / 2, 2 * SMSS), cwnd = ssthresh (RFC 3168 6.1.2).
