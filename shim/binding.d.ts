@@ -156,6 +156,8 @@ export interface QueueOptions {
   /** Page-aligned offset in linear memory of a region for mbuf data (zero-copy RX); 0 = copy. */
   zeroCopyOffset?: number;
   zeroCopyBytes?: number;
+  /** Send a TX frame that lies inside a received zero-copy frame in that frame's mbuf (default true). */
+  inPlaceTx?: boolean;
 }
 
 export interface QueuePlan {
@@ -176,6 +178,8 @@ export interface QueueStats {
   rxDropOversize: number;
   txFrames: number;
   txBytes: number;
+  /** Frames sent in the mbuf they were received in (rewritten in place), without a copy. */
+  txInPlace: number;
   txDropBadDescriptor: number;
   txDropNoMbuf: number;
   txDropBadOffload: number;

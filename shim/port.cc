@@ -1,6 +1,7 @@
 // See port.h.
 #include "port.h"
 
+#include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 
 #include <chrono>
@@ -310,7 +311,12 @@ Napi::Value Port::Close(const Napi::CallbackInfo& info) {
                                                " is still attached: close its link (queue.close()) before the port");
     }
   }
+  char name[RTE_ETH_NAME_MAX_LEN] = {0};
+  rte_eth_dev_get_name_by_port(portId_, name);
   rte_eth_dev_close(portId_);
+  // A virtual device also leaves the vdev bus, so its name can be attached again; for any
+  // other device there is no such vdev and this does nothing.
+  rte_vdev_uninit(name);
   s = PortState();
   return info.Env().Undefined();
 }

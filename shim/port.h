@@ -5,6 +5,7 @@
 // table when the port can spread flows, and every checksum/TSO offload the port has (the
 // stack then skips that work); it fails with a coded error naming the fix when the port
 // cannot do what is asked (queue count, MTU). `start` refuses until every queue is set up.
+// `close` also removes a virtual device from the bus, so its name can be attached again.
 // Nothing here blocks the event loop: waiting for the link runs in an AsyncWorker.
 #pragma once
 

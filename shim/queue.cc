@@ -259,6 +259,9 @@ void Queue::CreatePool(Napi::Env env, const Napi::Object& opts) {
         zeroCopy_ = true;
         zcBegin_ = region;
         zcEnd_ = region + zcBytes;
+        eltBytes_ = plan.eltBytes;
+        heldSlot_.assign(zcBytes / plan.eltBytes, 0);
+        inPlaceTx_ = OptionalBool(opts, "inPlaceTx", true);
         return;
       }
       zeroCopyReason_ = "rte_pktmbuf_pool_create_extbuf failed (" + DpdkErrorText(rte_errno) + ")";
@@ -295,8 +298,39 @@ Napi::Value Queue::Plan(const Napi::CallbackInfo& info) {
 
 void Queue::ReleaseHeld() {
   if (heldCount_ == 0) return;
-  rte_pktmbuf_free_bulk(held_.data(), heldCount_);
+  uint32_t n = 0;
+  for (uint32_t j = 0; j < heldCount_; j++) {
+    struct rte_mbuf* m = held_[j];
+    if (m == nullptr) continue;  // transmitted in place
+    heldSlot_[ElementOf(m)] = 0;
+    held_[n++] = m;
+  }
+  if (n > 0) rte_pktmbuf_free_bulk(held_.data(), n);
   heldCount_ = 0;
+}
+
+uint32_t Queue::ElementOf(const struct rte_mbuf* m) const {
+  return static_cast<uint32_t>((static_cast<const uint8_t*>(m->buf_addr) - zcBegin_) / eltBytes_);
+}
+
+// A TX frame the stack wrote in place over a received frame (addr inside a held RX mbuf's
+// buffer) leaves in that mbuf: no copy. Returns the mbuf, or nullptr when the frame is elsewhere.
+struct rte_mbuf* Queue::TakeHeldInPlace(uint8_t* frame, uint32_t len) {
+  if (!zeroCopy_ || !inPlaceTx_ || frame < zcBegin_ || frame + len > zcEnd_) return nullptr;
+  uint32_t elt = static_cast<uint32_t>((frame - zcBegin_) / eltBytes_);
+  uint32_t slot = heldSlot_[elt];
+  if (slot == 0) return nullptr;
+  struct rte_mbuf* m = held_[slot - 1];
+  uint8_t* buf = static_cast<uint8_t*>(m->buf_addr);
+  if (frame + len > buf + m->buf_len) return nullptr;
+  held_[slot - 1] = nullptr;
+  heldSlot_[elt] = 0;
+  m->data_off = static_cast<uint16_t>(frame - buf);
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = len;
+  m->ol_flags &= RTE_MBUF_F_EXTERNAL;  // drop the RX flags; the buffer stays the pinned external one
+  m->packet_type = 0;
+  return m;
 }
 
 // Writes RX descriptor k for mbuf m; returns the next free descriptor index.
@@ -314,6 +348,7 @@ uint32_t Queue::Deliver(struct rte_mbuf* m, uint32_t k) {
   Store32(d + kDRss, m->hash.rss);
   if (zeroCopy_ && m->nb_segs == 1 && data >= zcBegin_ && data + len <= zcEnd_) {
     Store32(d + kDAddr, static_cast<uint32_t>(data - base_));
+    heldSlot_[ElementOf(m)] = heldCount_ + 1;
     held_[heldCount_++] = m;
     c_.rxZeroCopy++;
   } else {
@@ -460,19 +495,22 @@ Napi::Value Queue::Tx(const Napi::CallbackInfo& info) {
     uint32_t addr = Load32(d + kDAddr);
     uint32_t len = Load32(d + kDLen);
     uint32_t flags = Load32(d + kDFlags);
-    struct rte_mbuf* m = bulk ? out[i] : rte_pktmbuf_alloc(pool_);
-    if (m == nullptr) {
-      c_.txDropNoMbuf++;
-      continue;
-    }
+    struct rte_mbuf* spare = bulk ? out[i] : nullptr;
     if (len < kMinEthernetFrame || len > txSlotBytes_ || static_cast<uint64_t>(addr) + len > memBytes_) {
       c_.txDropBadDescriptor++;
-      rte_pktmbuf_free(m);
+      if (spare) rte_pktmbuf_free(spare);
       continue;
     }
-    if (CopyOut(base_ + addr, len, m) == nullptr) {
-      c_.txDropNoMbuf++;
-      continue;
+    struct rte_mbuf* m = TakeHeldInPlace(base_ + addr, len);
+    if (m != nullptr) {
+      if (spare) rte_pktmbuf_free(spare);
+      c_.txInPlace++;
+    } else {
+      m = spare ? spare : rte_pktmbuf_alloc(pool_);
+      if (m == nullptr || CopyOut(base_ + addr, len, m) == nullptr) {
+        c_.txDropNoMbuf++;
+        continue;
+      }
     }
     if ((flags & (kTxIpCsum | kTxTcpCsum | kTxUdpCsum | kTxTso)) != 0 &&
         !ApplyOffloads(m, flags, d[kDL2], d[kDL3], d[kDL4], d[kDTsoMss] | (d[kDTsoMss + 1] << 8))) {
@@ -531,6 +569,7 @@ Napi::Value Queue::Stats(const Napi::CallbackInfo& info) {
   o.Set("rxDropOversize", static_cast<double>(c_.rxDropOversize));
   o.Set("txFrames", static_cast<double>(c_.txFrames));
   o.Set("txBytes", static_cast<double>(c_.txBytes));
+  o.Set("txInPlace", static_cast<double>(c_.txInPlace));
   o.Set("txDropBadDescriptor", static_cast<double>(c_.txDropBadDescriptor));
   o.Set("txDropNoMbuf", static_cast<double>(c_.txDropNoMbuf));
   o.Set("txDropBadOffload", static_cast<double>(c_.txDropBadOffload));

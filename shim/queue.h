@@ -5,7 +5,8 @@
 // fills RX descriptors 0..n-1 (copying into the slots, or, in zero-copy mode, pointing the
 // descriptor at the mbuf's data, which lives inside the instance's linear memory and stays
 // valid until the next `rx()` or `tx()`); `tx(m)` is one native call per burst: it copies
-// TX descriptors 0..m-1 into mbufs, asks the port for the offloads each descriptor requests
+// TX descriptors 0..m-1 into mbufs (or, for a frame the stack rewrote in place inside a
+// received zero-copy frame, sends that frame's own mbuf without a copy), asks the port for the offloads each descriptor requests
 // (computing in software what the port lacks), and sends them. Nothing allocates on the hot
 // path, nothing reads outside linear memory whatever the descriptors say, and every frame not
 // passed on is counted by reason. `close()` (or the thread's exit) stops a zero-copy port
@@ -30,6 +31,7 @@ struct QueueCounters {
   uint64_t rxDropOversize = 0;
   uint64_t txFrames = 0;
   uint64_t txBytes = 0;
+  uint64_t txInPlace = 0;
   uint64_t txDropBadDescriptor = 0;
   uint64_t txDropNoMbuf = 0;
   uint64_t txDropBadOffload = 0;
@@ -62,6 +64,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
   struct rte_mbuf* CopyOut(const uint8_t* src, uint32_t len, struct rte_mbuf* head);
   bool ApplyOffloads(struct rte_mbuf* m, uint32_t flags, uint32_t l2, uint32_t l3, uint32_t l4, uint32_t mss);
   void ReleaseHeld();
+  uint32_t ElementOf(const struct rte_mbuf* m) const;
+  struct rte_mbuf* TakeHeldInPlace(uint8_t* frame, uint32_t len);
   void Shutdown();
   static void CleanupHook(void* arg);
 
@@ -82,6 +86,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
   /** RX mbufs whose data the stack reads in place, freed at the next rx() or tx(). */
   std::vector<struct rte_mbuf*> held_;
   uint32_t heldCount_ = 0;
+  /** Per zero-copy element: 1 + its index in held_, 0 when not held. */
+  std::vector<uint32_t> heldSlot_;
+  uint32_t eltBytes_ = 0;
+  bool inPlaceTx_ = false;
   std::vector<struct rte_mbuf*> burst_;
   /** Frame lengths of burst_ entries on transmit. */
   std::vector<uint32_t> lens_;

@@ -148,6 +148,39 @@ if (dpdk) {
     port.close();
   });
 
+  test('zero-copy: a frame rewritten in place over a received one leaves in its own mbuf', () => {
+    const { id, port } = loopback();
+    const s = stackInstance();
+    const rings = ringsOf(s);
+    const plan = dpdk.Queue.plan(id, rings);
+    const region = s.exports.extbufReserve(plan.zeroCopyBytes, plan.zeroCopyAlign);
+    const q = new dpdk.Queue(id, 0, s.exports.memory.buffer, rings, { zeroCopyOffset: region, zeroCopyBytes: plan.zeroCopyBytes });
+    port.start();
+    const first = [frame(200, 31), frame(1400, 32)];
+    putTx(s, first);
+    q.tx(2);
+    const got = rxAll(q, s, 2);
+    // Reply in place: swap the MACs of frame 0 and shorten it; frame 1 goes out from a TX slot.
+    s.refreshViews();
+    const at = got[0].addr;
+    const reply = got[0].bytes.slice(0, 120);
+    reply.set(got[0].bytes.subarray(6, 12), 0);
+    reply.set(got[0].bytes.subarray(0, 6), 6);
+    s.u8.set(reply, at);
+    const other = frame(90, 33);
+    putTx(s, [other, other], [{ addr: at, len: 120 }, {}]);
+    assert.is(q.tx(2), 2);
+    const st = q.stats();
+    assert.is(st.txInPlace, 1);
+    assert.is(st.txFrames, 4);
+    const back = rxAll(q, s, 2);
+    assert.equal(back.map((g) => g.bytes), [reply, other]);
+    q.rx();
+    assert.is(q.stats().mbufsFree, plan.mbufs, 'the in-place mbuf was freed by the port, the other held one by the next burst');
+    q.close();
+    port.close();
+  });
+
   test('crossed ring pair: each side receives what the other sent; oversize frames are counted', () => {
     const [a, b] = dpdk.ringPorts.createPair(`pa${serial}`, `pb${serial++}`);
     openPort(a);
