@@ -200,8 +200,22 @@ function synSentInput(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32)
 
 /** RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states. */
 function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32): void {
-  const seq = tcpSeq(seg);
+  let seq = tcpSeq(seg);
   const state = t.state;
+  if (state == TcpState.SYN_RECEIVED && (flags & TCP_SYN) != 0 && seq == t.irs) {
+    const ack = tcpAckNum(seg);
+    if ((flags & TCP_ACK_FLAG) != 0 && seqGt(ack, t.sndUna) && seqLeq(ack, t.sndMax)) {
+      // Simultaneous open (RFC 9293 3.5 figure 8): the peer's SYN-ACK acknowledges our SYN;
+      // its SYN was taken already, the rest is the handshake's ACK.
+      seq++;
+      flags &= ~TCP_SYN;
+    } else {
+      // The peer did not get our SYN-ACK and sent its SYN again: answer with the SYN-ACK.
+      t.sndNxt = t.iss;
+      outputSchedule(t);
+      return;
+    }
+  }
   const hasTs = (inOpts.present & HAS_TIMESTAMP) != 0;
   // RFC 7323 5.3 PAWS: an older timestamp than TS.Recent marks an old duplicate.
   if ((t.flags & TF.TIMESTAMPS) != 0 && hasTs && (flags & TCP_RST) == 0 &&
@@ -225,12 +239,6 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
                  (seqGeq(last, t.rcvNxt) && seqLt(last, t.rcvNxt + wnd));
   }
   if (!acceptable) {
-    if (state == TcpState.SYN_RECEIVED && (flags & TCP_SYN) != 0 && seq == t.irs) {
-      // The peer did not get our SYN-ACK and sent its SYN again: answer with the SYN-ACK.
-      t.sndNxt = t.iss;
-      outputSchedule(t);
-      return;
-    }
     if ((flags & TCP_RST) != 0) { bump(DROP_OUT_OF_WINDOW); return; }
     // A zero-window probe or an old duplicate: ACK (RFC 9293 3.10.7.4 "first").
     bump(DROP_OUT_OF_WINDOW);

@@ -47,6 +47,8 @@ export class TestStack {
     this.x.configReset();
     this.setConfig('ipv4Addr', ipToInt(ip));
     this.setConfig('ipv4Prefix', prefix);
+    // Learned neighbours stay for a day, so hour-long virtual timelines need no ARP traffic.
+    this.setConfig('arpTtlSec', 86400);
     for (const [k, v] of Object.entries(config)) this.setConfig(k, v);
     const r = this.x.init();
     if (r !== 0) throw new Error(`init failed: ${r > 0 ? this.keys[r - 1] : r}`);
@@ -101,8 +103,11 @@ export class TestStack {
     return this.takeTx(this.x.poll(nowUs)).map(parseFrame);
   }
 
-  /** Next deadline in µs, or -1. */
+  /** Next deadline of the whole stack in µs, or -1. */
   deadline() { return this.x.nextDeadlineUs(); }
+
+  /** Next TCP deadline in µs, or -1. */
+  tcpDeadline() { return this.x.tcpNextDeadline(); }
 
   /** Teaches the stack a peer's MAC (ARP request from it); returns the stack's ARP reply frames. */
   learnPeer(ip, mac) { return this.input(arpRequest({ senderIp: ip, senderMac: mac })); }
