@@ -48,7 +48,8 @@ let pendingHead: i32 = -1;
 let pendingTail: i32 = -1;
 
 let challengeTokens: u32 = 0;
-let challengeRefillUs: i64 = 0;
+/** End of the current one-second challenge-ACK budget window, µs. */
+let challengeWindowEndUs: i64 = 0;
 
 /** Our MSS for a destination: MTU - 40 (RFC 6691 / RFC 9293 3.7.1). */
 @inline export function ourMss(dst: u32): u32 {
@@ -328,8 +329,8 @@ export function sendProbe(t: Tcb): void {
  */
 export function sendChallengeAck(t: Tcb): void {
   const t0 = now();
-  if (t0 - challengeRefillUs >= 1000000) {
-    challengeRefillUs = t0;
+  if (t0 >= challengeWindowEndUs) {
+    challengeWindowEndUs = t0 + 1000000;
     challengeTokens = cfg(Cfg.TcpChallengeAcksPerSec);
   }
   if (challengeTokens == 0) { bump(CHALLENGE_ACK_LIMITED); return; }
