@@ -165,10 +165,13 @@ export class MemoryLink implements Link {
     return this.closed ? Infinity : this.incoming.pendingUs();
   }
 
-  /** Closes this end: what is queued either way is dropped (counted by the end that sent it). */
+  /**
+   * Closes this end: what is queued towards it is dropped (counted by the end that sent it);
+   * frames it already transmitted are on the wire and still reach the peer (a stack's last
+   * FIN, ACK or RST must not vanish with the link that sent it).
+   */
   close(): Promise<void> {
     this.closed = true;
-    this.outgoing.clear();
     this.incoming.clear();
     return Promise.resolve();
   }

@@ -1,0 +1,91 @@
+// stack.close({ timeoutMs }): stops accepting, delivers everything written with a FIN (also
+// for sockets the application already let go of), resets what cannot finish in time, and
+// reports { drained, reset }.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { stackPair, once, collect } from './net-pair.mjs';
+
+function pattern(n, salt) {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + salt + (i >> 11)) & 255;
+  return b;
+}
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+test('1 MiB written, then the stack closed: the peer gets every byte and a FIN', async () => {
+  const { server, client } = await stackPair();
+  const received = new Promise((resolve) => {
+    server.net.createServer((s) => collect(s).then(resolve)).listen(7);
+  });
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+  await once(sock, 'connect');
+  const data = pattern(1024 * 1024, 1);
+  sock.write(data);
+  const closing = client.close({ timeoutMs: 60_000 });
+  const got = await received;
+  assert.is(got.length, data.length);
+  assert.is(sha(got), sha(data));
+  assert.equal(await closing, { drained: 1, reset: 0 });
+  assert.is(sock.destroyed, true);
+  await server.close();
+});
+
+test('a socket the application destroyed still delivers what it wrote before the stack closes', async () => {
+  const { server, client } = await stackPair();
+  const received = new Promise((resolve) => {
+    server.net.createServer((s) => collect(s).then(resolve)).listen(7);
+  });
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+  await once(sock, 'connect');
+  const data = pattern(512 * 1024, 2);
+  // As node:http does for a last response: end, then destroy as soon as it finished.
+  sock.end(data);
+  sock.destroySoon();
+  await once(sock, 'close');
+  const result = await client.close({ timeoutMs: 60_000 });
+  const got = await received;
+  assert.is(sha(got), sha(data));
+  assert.equal(result, { drained: 1, reset: 0 }, 'the connection was still delivering when close began');
+  await server.close();
+});
+
+test('connections that cannot finish before the timeout are reset and counted', async () => {
+  const recvBuffer = 16 * 1024;
+  const { server, client, clock } = await stackPair({ server: { tcp: { recvBuffer } }, client: { tcp: { sendBuffer: 16 * 1024 } } });
+  let peer;
+  const accepted = new Promise((resolve) => {
+    server.net.createServer({ pauseOnConnect: true }, (s) => { peer = s; resolve(); }).listen(7);
+  });
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+  await Promise.all([once(sock, 'connect'), accepted]);
+  sock.write(pattern(256 * 1024, 3));
+  const before = clock.nowUs();
+  const errors = [];
+  sock.on('error', (e) => errors.push(e.code));
+  const result = await client.close({ timeoutMs: 2_000 });
+  assert.equal(result, { drained: 0, reset: 1 });
+  assert.is(clock.nowUs() - before, 2_000_000, 'reset exactly when the timeout passed (virtual clock)');
+  const [err] = await once(peer, 'error');
+  assert.is(err.code, 'ECONNRESET');
+  assert.equal(errors, []);
+  await server.close();
+});
+
+test('a closing stack accepts no new listeners or connections; its servers stop listening', async () => {
+  const { server, client } = await stackPair();
+  const srv = server.net.createServer().listen(7);
+  await once(srv, 'listening');
+  const closing = server.close();
+  assert.is(srv.listening, false);
+  const late = server.net.createServer().listen(8);
+  const [err] = await once(late, 'error');
+  assert.is(err.code, 'ERR_WASM_TCPIP_STACK_CLOSING');
+  const out = server.net.connect({ host: '10.0.0.2', port: 7 });
+  const [err2] = await once(out, 'error');
+  assert.is(err2.code, 'ERR_WASM_TCPIP_STACK_CLOSING');
+  assert.equal(await closing, { drained: 0, reset: 0 });
+  await client.close();
+});
+
+test.run();
