@@ -13,7 +13,7 @@ import { setNow, NEVER } from "./util/time";
 import { ethernetInput, ethernetInit } from "./iface/ethernet";
 import { arpInit, arpPoll, arpNextDeadline } from "./iface/arp";
 import { ipv4Init } from "./iface/ipv4";
-import { icmpInit } from "./iface/icmpv4";
+import { icmpInit, icmpFlush, icmpNextDeadline } from "./iface/icmpv4";
 import { udpInit, udpFlush, udpNextDeadline } from "./udp/api";
 import { tcpInit, tcpPoll, tcpDeadline } from "./tcp/api";
 import { randomInit } from "./util/random";
@@ -82,6 +82,7 @@ export function poll(nowUs: f64): i32 {
 function runTimers(): void {
   arpPoll();
   udpFlush();
+  icmpFlush();
   tcpPoll();
 }
 
@@ -92,6 +93,8 @@ export function nextDeadlineUs(): f64 {
   if (arp < d) d = arp;
   const udp = udpNextDeadline();
   if (udp < d) d = udp;
+  const icmp = icmpNextDeadline();
+  if (icmp < d) d = icmp;
   const tcp = tcpDeadline();
   if (tcp < d) d = tcp;
   return d == NEVER ? -1 : <f64>d;

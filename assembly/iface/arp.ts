@@ -134,7 +134,7 @@ export function arpInit(): void {
 /**
  * The one lookup-or-insert function. Returns the index of the entry for `ip`, or -1 when it
  * is absent and `insert` is false. With `insert`, a missing entry is created INCOMPLETE
- * (evicting the entry closest to expiry if the table is full) and its first request sent.
+ * (evicting the entry closest to expiry if the table is full), its request due now.
  */
 export function arpFind(ip: u32, insert: bool): i32 {
   if (lastHit < entryCount) {
@@ -177,8 +177,13 @@ export function arpFind(ip: u32, insert: bool): i32 {
   store<u64>(e, 0, E_MAC);
   store<i64>(e, now(), E_DEADLINE);
   lastHit = <u32>slot;
-  sendRequestIfDue(<u32>slot);
   return slot;
+}
+
+/** Starts resolving entry `i` if it is INCOMPLETE and no request has gone out yet. */
+export function arpResolve(i: u32): void {
+  const e = entryAt(i);
+  if (load<u8>(e, E_STATE) == ArpState.INCOMPLETE && load<u8>(e, E_TRIES) == 0) sendRequestIfDue(i);
 }
 
 /**

@@ -13,10 +13,12 @@
 // - Errors are rate-limited by a token bucket refilled at Cfg.IcmpErrorsPerSec per second
 //   (burst: one second's worth), on the host-given clock; 0 disables errors.
 // - ICMP errors received are counted, not yet handed to TCP/UDP.
+// - Echo requests the host asks for (`icmpEchoSend`, a ping tool) wait in a 16-entry queue
+//   and leave in the next burst; the last echo reply received is kept for the host to read.
 
 import { defineCounter, bump } from "../abi/counters";
 import { cfg, Cfg } from "../abi/config";
-import { now } from "../util/time";
+import { now, NEVER } from "../util/time";
 import {
   icmpv4Parse, icmpv4Repr, icmpv4EmitEcho, icmpv4EmitError, icmpIsError, IcmpError, IcmpType,
   ICMP_HEADER_LEN, ICMP_TYPE, ICMP_CSUM,
@@ -25,7 +27,9 @@ import { IpProto, IPV4_HEADER_LEN, IP_VER_IHL, IP_FLAGS_FRAG, IP_PROTO, IP_SRC, 
 import { checksumUpdate16 } from "../wire/checksum";
 import { ipv4IsMulticast, ipv4IsValidSource } from "../wire/addr";
 import { ethRxWasLinkBroadcast } from "./ethernet";
-import { ipv4OutputBegin, ipv4OutputFinish, ipv4IsBroadcast, ipv4MaxPayload } from "./ipv4";
+import {
+  ipv4OutputBegin, ipv4OutputFinish, ipv4OutputSetTos, ipv4OutputRingFull, ipv4IsBroadcast, ipv4MaxPayload, ipv4RouteCheck,
+} from "./ipv4";
 
 const DROP_TRUNCATED = defineCounter("drop.icmp.truncated");
 const DROP_BAD_CHECKSUM = defineCounter("drop.icmp.bad_checksum");
@@ -44,6 +48,7 @@ const TX_DROP_NO_BUFFER = defineCounter("drop.icmp_tx.no_buffer");
 /** Largest ICMP error datagram (RFC 1812 4.3.2.3: "not exceed 576 bytes"). */
 const ERROR_DATAGRAM_MAX: u32 = 576;
 const MICROS: i64 = 1_000_000;
+const TOS_INTERNETWORK_CONTROL: u8 = 0xC0;
 
 /** Token bucket in millionths of a token: a message costs MICROS. */
 let tokens: i64 = 0;
@@ -109,21 +114,51 @@ function sendEchoReply(to: u32, request: usize, len: u32): void {
   if (ipv4OutputFinish(len, 0, true) >= 0) bump(TX_ECHO_REPLY);
 }
 
+/** Echo requests the host asked for, waiting for the next burst: dst, ident << 16 | seq, dataLen. */
+const PING_QUEUE_SLOTS: u32 = 16;
+const pingQueue = memory.data(<i32>(PING_QUEUE_SLOTS * 12), 4);
+let pingHead: u32 = 0;
+let pingCount: u32 = 0;
+
 /**
- * Sends an echo request to `dst` with `dataLen` bytes of data (a counting pattern).
- * Returns what `ipv4OutputFinish` returns, or -ENOBUFS (-105) when no buffer is free now,
- * or -EMSGSIZE (-90) when the data does not fit one datagram.
+ * Queues an echo request to `dst` with `dataLen` bytes of data (a counting pattern); it leaves
+ * in the next `input`/`poll` burst. Returns 0, -EMSGSIZE (-90) when the data does not fit one
+ * datagram, -EAGAIN (-11) when 16 requests already wait, or what `ipv4RouteCheck` says.
  */
 export function icmpEchoSend(dst: u32, ident: u16, seq: u16, dataLen: u32): i32 {
   if (ICMP_HEADER_LEN + dataLen > ipv4MaxPayload(dst)) return -90;
-  const out = ipv4OutputBegin(dst, IpProto.ICMP);
-  if (out == 0) return -105;
-  for (let i: u32 = 0; i < dataLen; i++) store<u8>(out + ICMP_HEADER_LEN + i, <u8>i);
-  icmpv4EmitEcho(out, IcmpType.ECHO_REQUEST, ident, seq, dataLen);
-  const r = ipv4OutputFinish(ICMP_HEADER_LEN + dataLen, 0, true);
-  if (r >= 0) bump(TX_ECHO_REQUEST);
-  return r;
+  const route = ipv4RouteCheck(dst);
+  if (route < 0) return route;
+  if (pingCount == PING_QUEUE_SLOTS) return -11;
+  const slot = pingQueue + <usize>((pingHead + pingCount) % PING_QUEUE_SLOTS) * 12;
+  store<u32>(slot, dst);
+  store<u32>(slot, <u32>ident << 16 | <u32>seq, 4);
+  store<u32>(slot, dataLen, 8);
+  pingCount++;
+  return 0;
 }
+
+/** Sends queued echo requests while TX slots last (called in every burst). */
+export function icmpFlush(): void {
+  while (pingCount > 0) {
+    const slot = pingQueue + <usize>pingHead * 12;
+    const dst = load<u32>(slot);
+    const idSeq = load<u32>(slot, 4);
+    const dataLen = load<u32>(slot, 8);
+    const out = ipv4OutputBegin(dst, IpProto.ICMP);
+    if (out == 0 && ipv4OutputRingFull()) return;
+    if (out != 0) {
+      for (let i: u32 = 0; i < dataLen; i++) store<u8>(out + ICMP_HEADER_LEN + i, <u8>i);
+      icmpv4EmitEcho(out, IcmpType.ECHO_REQUEST, <u16>(idSeq >>> 16), <u16>idSeq, dataLen);
+      if (ipv4OutputFinish(ICMP_HEADER_LEN + dataLen, 0, true) >= 0) bump(TX_ECHO_REQUEST);
+    }
+    pingHead = (pingHead + 1) % PING_QUEUE_SLOTS;
+    pingCount--;
+  }
+}
+
+/** Now while echo requests wait, else NEVER. */
+export function icmpNextDeadline(): i64 { return pingCount > 0 ? now() : NEVER; }
 
 export function icmpLastReplyFrom(): u32 { return lastReplyFrom; }
 export function icmpLastReplyIdent(): u16 { return lastReplyIdent; }
@@ -155,6 +190,8 @@ export function icmpSendUnreachable(code: u8, orig: usize, origLen: u32): bool {
   const out = ipv4OutputBegin(origSrc, IpProto.ICMP);
   if (out == 0) { bump(TX_DROP_NO_BUFFER); return false; }
   const len = icmpv4EmitError(out, IcmpType.DEST_UNREACHABLE, code, 0, orig, quoteLen);
+  // Precedence "internetwork control" (RFC 791; RFC 1812 4.3.2.5), as Linux marks its errors.
+  ipv4OutputSetTos(TOS_INTERNETWORK_CONTROL);
   if (ipv4OutputFinish(len, 0, true) < 0) return false;
   bump(TX_UNREACHABLE);
   return true;

@@ -40,7 +40,7 @@ import { UnreachCode } from "../wire/icmpv4";
 import { allocAligned } from "../frame/rings";
 import { txMaxFrame } from "../frame/rings";
 import { ethOwnMac, ethernetCommit, ethRxWasLinkBroadcast } from "./ethernet";
-import { arpFind, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState } from "./arp";
+import { arpFind, arpResolve, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState } from "./arp";
 import { icmpInput, icmpSendUnreachable } from "./icmpv4";
 import { udpInput } from "../udp/input";
 import { tcpInput } from "../tcp/input";
@@ -91,6 +91,8 @@ let outProto: u8 = 0;
 /** 0 to a TX slot, 1 to a pending buffer, or a negative errno to report at Finish. */
 let outStatus: i32 = 0;
 let outArpEntry: u32 = 0;
+/** Type of service of the datagram in progress: 0 unless `ipv4OutputSetTos` says otherwise. */
+let outTos: u8 = 0;
 /** Why the last Begin returned 0: true for a full TX ring (retry), false for a full ARP pool. */
 let outRingFull = false;
 
@@ -121,6 +123,7 @@ export function ipv4IsBroadcast(a: u32): bool {
 export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   outDst = dst;
   outProto = proto;
+  outTos = 0;
   const local = cfg(Cfg.Ipv4Addr);
   const prefix = cfg(Cfg.Ipv4Prefix);
   if (local == 0) return fail(-Errno.ENETUNREACH);
@@ -135,6 +138,7 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   const state = arpState(entry);
   if (state == ArpState.REACHABLE) return toSlotWithMac(arpMac(entry), false, dst);
   if (state == ArpState.FAILED) return fail(-Errno.EHOSTUNREACH);
+  arpResolve(entry);
   const frame = arpPendingReserve(entry);
   if (frame == 0) { bump(TX_DROP_PENDING_FULL); outRingFull = false; return 0; }
   outFrame = frame;
@@ -160,6 +164,9 @@ export function ipv4RouteCheck(dst: u32): i32 {
   const entry = arpFind(nextHop, false);
   return entry >= 0 && arpState(<u32>entry) == ArpState.FAILED ? -Errno.EHOSTUNREACH : 0;
 }
+
+/** Sets the TOS byte of the datagram in progress (between Begin and Finish). */
+export function ipv4OutputSetTos(tos: u8): void { outTos = tos; }
 
 /** True when the last `ipv4OutputBegin` that returned 0 did so because the TX ring was full. */
 export function ipv4OutputRingFull(): bool { return outRingFull; }
@@ -206,7 +213,7 @@ export function ipv4OutputFinish(l4Len: u32, tsoMss: u32 = 0, l4ChecksumDone: bo
   const ipOffload = (offloads & Offload.TX_IPV4_CSUM) != 0;
   // RFC 1122 3.3.5 / RFC 1191: TCP sets DF (path MTU discovery); UDP and ICMP may be fragmented on the way.
   ipv4EmitHeader(frame + ETH_HEADER_LEN, src, outDst, outProto, DEFAULT_TTL, nextIdent++,
-    outProto == IpProto.TCP, l4Len, !ipOffload);
+    outProto == IpProto.TCP, l4Len, !ipOffload, outTos);
   let flags: u32 = TxFlag.IPV4 | (ipOffload ? TxFlag.IP_CSUM : 0);
   const l4 = frame + L4_OFFSET;
   let l4HeaderLen: u32 = 0;

@@ -118,10 +118,10 @@ export function ipv4Parse(p: usize, len: u32, verifyChecksum: bool): i32 {
  */
 export function ipv4EmitHeader(
   p: usize, src: u32, dst: u32, protocol: u8, ttl: u8, ident: u16, dontFragment: bool,
-  payloadLen: u32, withChecksum: bool,
+  payloadLen: u32, withChecksum: bool, tos: u8 = 0,
 ): void {
   store<u8>(p, 0x45, IP_VER_IHL);
-  store<u8>(p, 0, IP_TOS);
+  store<u8>(p, tos, IP_TOS);
   store<u16>(p, bswap<u16>(<u16>(IPV4_HEADER_LEN + payloadLen)), IP_TOTAL_LEN);
   store<u16>(p, bswap<u16>(ident), IP_ID);
   store<u16>(p, bswap<u16>(dontFragment ? IP_FLAG_DF : 0), IP_FLAGS_FRAG);
