@@ -14,7 +14,7 @@ import type { EcnSpec, PacketEvent, Script, ScriptEvent, SyscallEvent, TcpOption
 import { StackHarness, type CapturedFrame } from './harness.js';
 import { StackInstance } from '../wasm/instance.js';
 import { interpretShellLine } from './sysctl.js';
-import { SocketTable, SyscallError, describeExpr, evalExpr, type Attempt, type CallResult } from './syscalls.js';
+import { SocketTable, SyscallError, describeExpr, errnoNumber, evalExpr, type Attempt, type CallResult } from './syscalls.js';
 import {
   buildEthernet, buildIcmp, buildIpv4, buildTcp, buildUdp, decodeFrame, encodeTcpOptions, ETH_IPV4, flagsFromLetters,
   formatTcpOptions, IPPROTO_ICMP, macToString, IPPROTO_TCP, IPPROTO_UDP, ipToString, lettersFromFlags, parseIp, TcpFlag,
@@ -349,7 +349,10 @@ class ScriptRun {
     if (want !== undefined && want !== r.ret) {
       this.fail(ev.loc.line, `${ev.name}() returned ${actualText}, expected ${wantText}`, { expected: wantText, actual: actualText });
     }
-    if (ev.errno && r.errno !== ev.errno.name) {
+    if (ev.errno && errnoNumber(ev.errno.name) === undefined) {
+      this.fail(ev.loc.line, `unknown errno name ${ev.errno.name}`);
+    }
+    if (ev.errno && (r.errno === undefined || errnoNumber(r.errno) !== errnoNumber(ev.errno.name))) {
       this.fail(ev.loc.line, `${ev.name}() errno is ${r.errno ?? 'none'}, expected ${ev.errno.name}`, { expected: wantText, actual: actualText });
     }
     if (!ev.errno && r.ret === -1 && want === -1) {

@@ -30,8 +30,12 @@ export const SYMBOLS: Record<string, number> = {
 };
 
 const ERRNO: Record<string, number> = osConstants.errno as unknown as Record<string, number>;
-const ERRNO_NAME = new Map<number, string>(Object.entries(ERRNO).map(([k, v]) => [v, k]));
+/** Number to name, keeping the first (canonical) name where two share a number (EAGAIN/EWOULDBLOCK). */
+const ERRNO_NAME = new Map<number, string>();
+for (const [k, v] of Object.entries(ERRNO)) if (!ERRNO_NAME.has(v)) ERRNO_NAME.set(v, k);
 export function errnoName(n: number): string { return ERRNO_NAME.get(n) ?? `errno ${n}`; }
+/** The number of an errno name, or undefined. */
+export function errnoNumber(name: string): number | undefined { return ERRNO[name]; }
 
 /** TcpInfo struct offsets and flags (assembly/tcp/api.ts). */
 const INFO = { STATE: 0, ERROR: 4, FLAGS: 8, READABLE: 12, WRITE_ROOM: 16, MSS: 60 } as const;
@@ -601,14 +605,14 @@ export class SyscallError extends Error {
 
 function isSock(s: Sock | CallResult): s is Sock { return (s as Sock).opts !== undefined; }
 
-/** Evaluates an argument: numbers, symbols, `a|b`, htons(), inet_addr(); undefined for `...`. */
+/** Evaluates an argument: numbers, symbols (errno names too), `a|b`, htons(), inet_addr(); undefined for `...`. */
 export function evalExpr(e: Expr | undefined): number | undefined {
   if (!e) return undefined;
   switch (e.kind) {
     case 'int': return e.value;
     case 'ellipsis': return undefined;
     case 'word': {
-      const v = SYMBOLS[e.name];
+      const v = SYMBOLS[e.name] ?? ERRNO[e.name];
       if (v === undefined) throw new SyscallError(`unknown symbol ${e.name} at line ${e.loc.line}`);
       return v;
     }
