@@ -240,6 +240,12 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
   }
   if (!acceptable) {
     if ((flags & TCP_RST) != 0) { bump(DROP_OUT_OF_WINDOW); return; }
+    if ((flags & TCP_SYN) != 0) {
+      // RFC 5961 4.2: a SYN gets a (rate-limited) challenge ACK whatever its sequence number.
+      bump(DROP_SYN_CHALLENGED);
+      sendChallengeAck(t);
+      return;
+    }
     // A zero-window probe or an old duplicate: ACK (RFC 9293 3.10.7.4 "first").
     bump(DROP_OUT_OF_WINDOW);
     if (state == TcpState.TIME_WAIT && (flags & TCP_FIN) != 0) timeWaitArm(t); // FIN again: restart 2*MSL
