@@ -1,0 +1,148 @@
+// `wasm-tcpip perf`: an iperf-like goodput test. A sender streams N seeded bytes over one TCP
+// connection to a sink that hashes what arrives; the result says whether the data arrived
+// intact, how long it took and how many segments were retransmitted.
+//
+// Link: `memory` (two stacks in this process over a MemoryLink pair, optionally impaired).
+// Exit code: 0 only when the data arrived intact.
+
+import { createHash } from 'node:crypto';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseArgs } from 'node:util';
+import { parseSize, formatBytes } from '../util/units.js';
+import { parseImpairmentSpec, type ImpairmentOptions } from '../links/impair.js';
+import { seededChunks } from '../util/seeded-bytes.js';
+import { createStack } from '../stack/stack.js';
+import { MemoryLink } from '../links/memory.js';
+import { VirtualClock } from '../clock/clock.js';
+
+const USAGE = `Usage: wasm-tcpip perf [options]
+
+Measures TCP goodput: one connection carries --bytes seeded bytes to a sink that checks them.
+
+Options:
+  --link memory         two stacks in this process (default)
+  --bytes SIZE          bytes to send (default 64M; K/M/G suffixes are binary)
+  --impair LIST         memory link impairment: loss=P,reorder=P,dup=P,corrupt=P,delay=1ms,jitter=100us,rate=1G
+  --seed N              seed for the data, the stacks and the impairment (default 1)
+  --clock real|virtual  real: wall time; virtual: simulated time (goodput over simSeconds). Default:
+                        virtual when --impair is given (a simulated network), real otherwise
+  --json                print one JSON object instead of text
+`;
+
+export interface PerfResult {
+  link: string;
+  bytes: number;
+  seconds: number;
+  goodputMbps: number;
+  retransmits: number;
+  intact: boolean;
+  received: number;
+  sha256: string;
+  seed: number;
+  clock: 'real' | 'virtual';
+  simSeconds?: number;
+  impair?: ImpairmentOptions;
+}
+
+/** Two stacks over a MemoryLink: stack B sends `bytes` to a sink on stack A. */
+export async function perfMemory(opts: { bytes: number; seed: number; impair: ImpairmentOptions; clock: 'real' | 'virtual' }): Promise<PerfResult> {
+  const clock = opts.clock === 'virtual' ? new VirtualClock() : 'real';
+  const [a, b] = MemoryLink.pair({ seed: opts.seed, ...opts.impair });
+  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock });
+  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock });
+  const simStart = server.clock.nowUs();
+  const started = process.hrtime.bigint();
+  const hash = createHash('sha256');
+  let received = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    server.net.createServer((sock) => {
+      sock.on('data', (d: Buffer) => { hash.update(d); received += d.length; });
+      sock.on('end', () => { sock.end(); resolve(); });
+      sock.on('error', reject);
+    }).listen(5201);
+  });
+  const sock = client.net.connect({ host: '10.0.0.1', port: 5201 });
+  const expected = createHash('sha256');
+  // The sink sends nothing but its FIN; reading lets that FIN end our side too.
+  sock.resume();
+  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
+  for (const chunk of seededChunks(opts.seed, opts.bytes)) {
+    expected.update(chunk);
+    if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
+  }
+  sock.end();
+  await Promise.all([done, closed]);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const simSeconds = (server.clock.nowUs() - simStart) / 1e6;
+  const retransmits = retransmitCount(client.counters()) + retransmitCount(server.counters());
+  await Promise.all([client.close({ timeoutMs: 5000 }), server.close({ timeoutMs: 5000 })]);
+  const sha256 = hash.digest('hex');
+  const intact = received === opts.bytes && sha256 === expected.digest('hex');
+  const goodSeconds = opts.clock === 'virtual' ? simSeconds : seconds;
+  return {
+    link: 'memory', bytes: opts.bytes, seconds, goodputMbps: (received * 8) / goodSeconds / 1e6,
+    retransmits, intact, received, sha256, seed: opts.seed, clock: opts.clock,
+    ...(opts.clock === 'virtual' ? { simSeconds } : {}),
+    ...(Object.keys(opts.impair).length ? { impair: opts.impair } : {}),
+  };
+}
+
+function retransmitCount(counters: Record<string, number>): number {
+  let n = 0;
+  for (const [name, v] of Object.entries(counters)) if (/^tcp\.tx\.retrans/.test(name)) n += v;
+  return n;
+}
+
+export const command: Command = {
+  name: 'perf',
+  summary: 'Measure TCP goodput between two stacks over a memory link; prints JSON with --json',
+  usage: USAGE,
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          link: { type: 'string', default: 'memory' },
+          bytes: { type: 'string', default: '64M' },
+          impair: { type: 'string', default: '' },
+          seed: { type: 'string', default: '1' },
+          clock: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+        strict: true,
+      }));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const bytes = parseSize(values.bytes!, '--bytes');
+    const seed = Number(values.seed);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed: '${values.seed}' is not a non-negative integer`);
+    let impair: ImpairmentOptions;
+    try {
+      impair = parseImpairmentSpec(values.impair!);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const clock = values.clock ?? (Object.keys(impair).length ? 'virtual' : 'real');
+    if (clock !== 'real' && clock !== 'virtual') throw new UsageError(`--clock: '${clock}' is not real or virtual`);
+    let result: PerfResult;
+    if (values.link === 'memory') {
+      result = await perfMemory({ bytes, seed, impair, clock });
+    } else {
+      throw new UsageError(`--link: '${values.link}' is not supported (memory)`);
+    }
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      console.log(`${result.link}: ${formatBytes(result.received)} of ${formatBytes(result.bytes)} in ${result.seconds.toFixed(3)} s` +
+        `${result.simSeconds !== undefined ? ` (simulated ${result.simSeconds.toFixed(3)} s)` : ''}: ` +
+        `${result.goodputMbps.toFixed(1)} Mbit/s, ${result.retransmits} retransmits, ${result.intact ? 'intact' : 'NOT INTACT'}`);
+    }
+    return result.intact ? 0 : 1;
+  },
+};
