@@ -89,6 +89,8 @@ interface Sock {
   connecting: boolean;
   /** The pending error has been reported once (Linux clears sk_err when it reports it). */
   errorReported: boolean;
+  /** shutdown(SHUT_RD or SHUT_RDWR) was called: read() returns 0 (end of file), as Linux. */
+  readShut: boolean;
   opts: {
     reuseaddr: number; sndbuf: number; rcvbuf: number; keepalive: number; keepidle: number; keepintvl: number;
     keepcnt: number; nodelay: number; maxseg: number; userTimeout: number; linger: { onoff: number; linger: number };
@@ -197,7 +199,7 @@ export class SocketTable {
 
   private newSock(kind: 'tcp' | 'udp', nonblock: boolean, opts?: Sock['opts']): Sock {
     const s: Sock = {
-      fd: this.lowestFreeFd(), kind, nonblock, handle: -1, role: 'new', connecting: false, errorReported: false,
+      fd: this.lowestFreeFd(), kind, nonblock, handle: -1, role: 'new', connecting: false, errorReported: false, readShut: false,
       opts: opts ? { ...opts, linger: { ...opts.linger } } : {
         reuseaddr: 0, sndbuf: 0, rcvbuf: 0, keepalive: 0, keepidle: 0, keepintvl: 0, keepcnt: 0, nodelay: 0, maxseg: 0,
         userTimeout: 0, linger: { onoff: 0, linger: 0 },
@@ -319,6 +321,7 @@ export class SocketTable {
       const flags = name === 'read' ? 0 : (evalExpr(args[3]) ?? 0) as number;
       const nonblock = s.nonblock || (flags & SYMBOLS.MSG_DONTWAIT) !== 0;
       if (s.role !== 'connection') return this.fail(ERRNO.ENOTCONN);
+      if (s.readShut) return { ret: 0 };
       const tcp = this.abi();
       const info = this.info(s.handle);
       if (info.readable > 0 && want > 0) {
@@ -355,7 +358,8 @@ export class SocketTable {
       const info = this.info(s.handle);
       const err = this.takeError(s, info);
       if (err) return err;
-      if (info.flags & INFO_WRITE_SHUT) return this.fail(ERRNO.EPIPE);
+      // After a reported failure, or with our side shut, Linux answers EPIPE.
+      if (info.error !== 0 || (info.flags & (INFO_WRITE_SHUT | INFO_CLOSED))) return this.fail(ERRNO.EPIPE);
       const inst = this.h.instance;
       while (written < want) {
         const room = tcp.tcpWriteRoom(s.handle);
@@ -380,7 +384,9 @@ export class SocketTable {
       const s = this.sock(args[0]);
       if (!isSock(s)) return s;
       if (s.role !== 'connection') return this.fail(ERRNO.ENOTCONN);
-      const r = this.abi().tcpShutdown(s.handle, this.num(args[1], 'shutdown mode'));
+      const how = this.num(args[1], 'shutdown mode');
+      const r = this.abi().tcpShutdown(s.handle, how);
+      if (r === 0 && how !== SYMBOLS.SHUT_WR) s.readShut = true;
       this.h.pollNow();
       return r < 0 ? this.fail(-r) : { ret: 0 };
     };
