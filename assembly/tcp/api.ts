@@ -123,7 +123,7 @@
 //       Pool statistics, so a test can check that churn returns every resource.
 
 import { cfg, Cfg } from "../abi/config";
-import { now, NEVER } from "../util/time";
+import { NEVER } from "../util/time";
 import { slabInit, slabFreeBytes } from "../util/slab";
 import {
   ringLength, ringFree, ringWritePtr, ringWriteRoom, ringCommit, ringReadPtr, ringReadAvail, ringConsume,
@@ -135,7 +135,7 @@ import { ccWindow } from "./cc/hooks";
 import { Tcb, TF, tcbTableInit, tcbAt, tcbHostHandle, tcbInUse, tcbCapacity, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState, isSynchronized, canSendData } from "./state";
 import { timersInit, tcpTimersNext, tcpTimersRun, keepaliveArm } from "./timers";
-import { outputSchedule, outputFlush, outputPending, segmentPayloadMax } from "./output";
+import { outputSchedule, outputFlush, outputDeadline, segmentPayloadMax } from "./output";
 import { listenInit, listenOpen, listenerAccept, listenerClose } from "./listen";
 import { activeOpen } from "./connect";
 import { userClose, userAbort, sendFin } from "./close";
@@ -217,10 +217,11 @@ export function tcpPoll(): void {
   outputFlush();
 }
 
-/** Earliest TCP deadline (µs), or NEVER; `now()` while output waits for a TX buffer. */
+/** Earliest TCP deadline (µs), or NEVER; includes pending output waiting for a frame buffer. */
 export function tcpDeadline(): i64 {
-  if (outputPending()) return now();
-  return tcpTimersNext();
+  const out = outputDeadline();
+  const timers = tcpTimersNext();
+  return out < timers ? out : timers;
 }
 
 export function tcpNextDeadline(): f64 {

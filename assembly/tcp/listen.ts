@@ -33,15 +33,10 @@ const MAX_BACKLOG: u32 = 65535;
 
 /** Listener record index + 1 per local port (0 = none). */
 let byPort: usize = 0;
-let listeners: u32 = 0;
 
 export function listenInit(): void {
   byPort = allocZeroed(65536 << 2);
-  listeners = 0;
 }
-
-/** Listeners open (pool statistics). */
-export function listenersOpen(): u32 { return listeners; }
 
 /** The listener for a segment to `localAddr:port`, or null. */
 export function listenerFor(localAddr: u32, port: u32): Tcb | null {
@@ -69,7 +64,6 @@ export function listenOpen(localAddr: u32, port: u32, backlog: u32, synBacklog: 
   t.childSndBuf = ringSize(sndBuf, cfg(Cfg.TcpSendBuffer));
   t.childRcvBuf = ringSize(rcvBuf, cfg(Cfg.TcpRecvBuffer));
   store<u32>(byPort + (<usize>port << 2), t.index + 1);
-  listeners++;
   return <i32>t.index;
 }
 
@@ -174,7 +168,6 @@ export function listenerClose(l: Tcb): void {
   }
   store<u32>(byPort + (<usize>l.localPort << 2), 0);
   portsUnbindListen(l.localPort);
-  listeners--;
   l.flags &= ~TF.HOST_OWNED;
   connectionFree(l);
 }

@@ -16,13 +16,14 @@ import { cfg, Cfg } from "../abi/config";
 import { defineCounter, bump } from "../abi/counters";
 import { now, NEVER } from "../util/time";
 import { ipv4OutputBegin, ipv4OutputFinish, ipv4MaxPayload } from "../iface/ipv4";
+import { txHasRoom } from "../frame/rings";
 import {
   TcpOptions, tcpEmit, TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK_FLAG,
   HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP,
 } from "../wire/tcp";
 import { ringLength, ringReadAt } from "../util/bytering";
-import { ccWindow, ccLimitedTransmitRoom } from "./cc/hooks";
-import { rttStartTiming, rttOnRetransmit, rttOnSynRetransmit } from "./rtt";
+import { ccWindow, ccLimitedTransmitRoom, ccAfterIdle } from "./cc/hooks";
+import { rttStartTiming, rttOnRetransmit, rttOnSynRetransmit, rttRto } from "./rtt";
 import { Tcb, TF, tcbAt, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState, isSynchronized } from "./state";
 import { seqGt, seqLt } from "./seq";
@@ -46,6 +47,15 @@ const outOpts = new TcpOptions();
 
 let pendingHead: i32 = -1;
 let pendingTail: i32 = -1;
+/**
+ * When pending output should be tried again: 0 = at once (something new was queued, or the
+ * TX ring was full and the next burst brings fresh slots); otherwise a time a little later
+ * (IPv4 had no buffer although the ring had room: the ARP pending pool is full), so the host
+ * does not spin while a neighbour resolves.
+ */
+let retryAtUs: i64 = 0;
+/** Retry delay when IPv4 refuses a buffer for another reason than a full TX ring. */
+const OUTPUT_RETRY_US: i64 = 1000;
 
 let challengeTokens: u32 = 0;
 /** End of the current one-second challenge-ACK budget window, µs. */
@@ -77,6 +87,7 @@ export function outputSchedule(t: Tcb): void {
   if (pendingTail < 0) pendingHead = <i32>t.index;
   else tcbAt(<u32>pendingTail).outNext = <i32>t.index;
   pendingTail = <i32>t.index;
+  retryAtUs = 0;
 }
 
 /** Removes `t` from the pending-output list (the record is being freed). */
@@ -93,14 +104,21 @@ export function outputUnschedule(t: Tcb): void {
   t.flags &= ~TF.OUT_QUEUED;
 }
 
-/** True while some connection waits for output. */
-@inline export function outputPending(): bool { return pendingHead >= 0; }
+/** When pending output must be flushed (µs), or NEVER when nothing waits. */
+export function outputDeadline(): i64 {
+  if (pendingHead < 0) return NEVER;
+  return retryAtUs == 0 ? now() : retryAtUs;
+}
 
 /** Sends for queued connections while frame buffers last; the rest waits for the next flush. */
 export function outputFlush(): void {
   while (pendingHead >= 0) {
     const t = tcbAt(<u32>pendingHead);
-    if (!tcpOutput(t)) return; // no TX buffer: keep it (and the rest) queued
+    if (!tcpOutput(t)) {
+      // No frame buffer: keep it (and the rest) queued for the next burst.
+      retryAtUs = txHasRoom() ? now() + OUTPUT_RETRY_US : 0;
+      return;
+    }
     // tcpOutput may have freed or re-queued t; take it off only if still at the head.
     if (pendingHead == <i32>t.index) {
       pendingHead = t.outNext;
@@ -287,6 +305,12 @@ export function tcpOutput(t: Tcb): bool {
         if (r == 0) return false;
       }
       return true;
+    }
+    if (len > 0 && !retransmitting && t.sndNxt == t.sndUna) {
+      // RFC 5681 4.1: restart after an idle period longer than the RTO.
+      const rto = rttRto(tcbRtt(t));
+      const idle = now() - t.lastSendUs;
+      if (idle > <i64>rto) ccAfterIdle(tcbCc(t), idle, rto);
     }
     let flags = TCP_ACK_FLAG;
     if (fin) flags |= TCP_FIN;

@@ -8,10 +8,3 @@
 @inline export function seqLeq(a: u32, b: u32): bool { return <i32>(a - b) <= 0; }
 @inline export function seqGt(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
 @inline export function seqGeq(a: u32, b: u32): bool { return <i32>(a - b) >= 0; }
-@inline export function seqMax(a: u32, b: u32): u32 { return seqGt(a, b) ? a : b; }
-@inline export function seqMin(a: u32, b: u32): u32 { return seqLt(a, b) ? a : b; }
-
-/** lo <= x < hi in sequence space. */
-@inline export function seqInRange(x: u32, lo: u32, hi: u32): bool {
-  return seqGeq(x, lo) && seqLt(x, hi);
-}

@@ -27,9 +27,3 @@ export namespace TcpState {
   return state == TcpState.ESTABLISHED || state == TcpState.CLOSE_WAIT ||
     state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
 }
-
-/** States in which the peer has not yet sent its FIN: received data is taken. */
-@inline export function canReceiveData(state: u32): bool {
-  return state == TcpState.ESTABLISHED || state == TcpState.FIN_WAIT_1 ||
-    state == TcpState.FIN_WAIT_2;
-}

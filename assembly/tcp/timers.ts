@@ -132,9 +132,6 @@ export function tcpTimersNext(): i64 {
   return heapLen == 0 ? NEVER : keyAt(0);
 }
 
-/** Entries in the heap (for pool statistics). */
-export function timersPending(): u32 { return heapLen; }
-
 /** Fires every timer due at `now()`. */
 export function tcpTimersRun(): void {
   const t0 = now();
