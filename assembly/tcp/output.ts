@@ -204,13 +204,15 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32): i32 {
   return 1;
 }
 
-/** Handles emit's answer for a segment that advances state: true when it was sent. */
+/**
+ * Handles emit's answer (not 0) for a segment that advances state: true when the state should
+ * advance as if it was sent. An unreachable destination while opening fails the connect
+ * (RFC 9293 3.10.1); in a synchronized state it is a soft error (RFC 1122 4.2.3.9): the
+ * segment counts as lost and the retransmission timer and user timeout take it from there.
+ */
 function sent(t: Tcb, r: i32): bool {
-  if (r > 0) return true;
-  if (r < 0 && !isSynchronized(t.state)) {
-    // No route while opening: the connect fails (RFC 9293 3.10.1 "error: ... not reachable").
-    connectionFail(t, <u32>-r);
-  }
+  if (r > 0 || isSynchronized(t.state)) return true;
+  connectionFail(t, <u32>-r);
   return false;
 }
 
