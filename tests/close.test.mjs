@@ -72,10 +72,13 @@ test('connections that cannot finish before the timeout are reset and counted', 
   await server.close();
 });
 
-test('a closing stack accepts no new listeners or connections; its servers stop listening', async () => {
+test('a closing stack accepts no new listeners, connections or UDP sockets; its servers stop listening; its UDP sockets close', async () => {
   const { server, client } = await stackPair();
   const srv = server.net.createServer().listen(7);
   await once(srv, 'listening');
+  const udp = server.dgram.createSocket('udp4');
+  let udpClosed = false;
+  udp.on('close', () => { udpClosed = true; });
   const closing = server.close();
   assert.is(srv.listening, false);
   const late = server.net.createServer().listen(8);
@@ -84,7 +87,9 @@ test('a closing stack accepts no new listeners or connections; its servers stop 
   const out = server.net.connect({ host: '10.0.0.2', port: 7 });
   const [err2] = await once(out, 'error');
   assert.is(err2.code, 'ERR_WASM_TCPIP_STACK_CLOSING');
+  assert.throws(() => server.dgram.createSocket('udp4'), (e) => e.code === 'ERR_WASM_TCPIP_STACK_CLOSING');
   assert.equal(await closing, { drained: 0, reset: 0 });
+  assert.is(udpClosed, true);
   await client.close();
 });
 

@@ -10,7 +10,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../net/context.js';
-import { Errno, errnoException, nodeCodeError } from '../net/errors.js';
+import { Errno, errnoException, nodeCodeError, projectError } from '../net/errors.js';
 import { formatIpv4, parseIpv4 } from '../net/ipv4.js';
 import type { UdpAbi } from './udp-abi.js';
 
@@ -208,6 +208,7 @@ export function createDgram(ctx: DgramContext): Dgram {
       if (t !== 'udp4') {
         throw nodeCodeError('ERR_SOCKET_BAD_TYPE', `Bad socket type specified. Valid types are: udp4 (the stack speaks IPv4). Received ${String(t)}`, TypeError);
       }
+      if (ctx.closing) throw projectError('ERR_WASM_TCPIP_STACK_CLOSING', 'the stack is closing: create sockets before stack.close()');
       const socket = new UdpSocket(ctx);
       if (listener) socket.on('message', listener);
       return socket;

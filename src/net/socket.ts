@@ -116,6 +116,7 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
   remotePort: number | undefined;
   remoteFamily: 'IPv4' | undefined;
   localAddress: string | undefined;
+  localFamily: 'IPv4' | undefined;
   localPort: number | undefined;
   /** The idle timeout set by `setTimeout`, ms (undefined when none). */
   timeout: number | undefined;
@@ -157,6 +158,9 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
     if (accepted !== undefined) {
       this.attachHandle(accepted);
       this.cacheAddresses();
+      // The connection may have changed (data, FIN, RST) before this socket was registered
+      // to hear about it: look once, after the 'connection' handlers ran.
+      process.nextTick(() => this.onNotify());
     }
   }
 
@@ -346,7 +350,10 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
       }
     }
     if (info.error !== 0) {
-      this.destroy(errnoException(info.error, 'read'));
+      // What arrived before the failure is still delivered to a reading stream first, as a
+      // kernel socket's reads return queued data before the error (as Linux).
+      if (this.wantData) this.pull();
+      if (!this.destroyed) this.destroy(errnoException(info.error, 'read'));
       return;
     }
     if (this.pendingWrite) this.continueWrite();
@@ -430,6 +437,7 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
     if (!info) return;
     this.localAddress = formatIpv4(info.localAddr);
     this.localPort = info.localPort;
+    this.localFamily = 'IPv4';
     this.remoteAddress = formatIpv4(info.remoteAddr);
     this.remotePort = info.remotePort;
     this.remoteFamily = 'IPv4';
