@@ -23,10 +23,12 @@
 //
 // ## Errors (negative return values)
 //
-//   EBADF 9 (handle not owned by the host), EAGAIN 11, EINVAL 22, EPIPE 32, EADDRINUSE 98,
-//   EADDRNOTAVAIL 99, ENETUNREACH 101, ENOBUFS 105, EISCONN 106, ENOTCONN 107.
+//   EBADF 9 (handle not owned by the host, or a listener where a connection is needed),
+//   EAGAIN 11, EINVAL 22, EPIPE 32, EADDRINUSE 98, EADDRNOTAVAIL 99, ENETUNREACH 101,
+//   ENOBUFS 105, ENOTCONN 107.
 //   Pending errors reported in the info struct: ECONNREFUSED 111, ECONNRESET 104,
-//   ETIMEDOUT 110, EHOSTUNREACH 113, ENETUNREACH 101.
+//   ETIMEDOUT 110, and while connecting the route errors IPv4 reports: ENETUNREACH 101,
+//   EHOSTUNREACH 113 (ARP resolution failed).
 //
 // ## Functions
 //
@@ -45,14 +47,16 @@
 //
 //   tcpAccept(listener: i32): i32
 //       Takes the oldest established connection of the accept queue: a handle, or -EAGAIN.
-//       -EINVAL when `listener` is not a listener.
+//       -EINVAL when `listener` is not a listener, -EBADF when it is not the host's.
 //
 //   tcpConnect(dstAddr: u32, dstPort: u32, srcPort: u32, sndBuf: u32, rcvBuf: u32): i32
 //       Active open (RFC 9293 3.10.1): sends a SYN. srcPort 0 = ephemeral (RFC 6056);
 //       -EADDRNOTAVAIL when no port is free or srcPort is taken for this peer,
-//       -ENOBUFS when the table or the slab is exhausted, -ENETUNREACH when IPv4 has no route,
-//       -EINVAL for port 0 / address 0. Completion: the info flags get CONNECTED (notify), or
-//       the info error gets ECONNREFUSED / ETIMEDOUT (SYN retries exhausted) / EHOSTUNREACH.
+//       -ENOBUFS when the table or the slab is exhausted, -ENETUNREACH when the stack has no
+//       IPv4 address, -EINVAL for port 0 / address 0. The SYN goes at the next poll.
+//       Completion: the info flags get CONNECTED (notify), or the info error gets
+//       ECONNREFUSED (RST), ETIMEDOUT (Cfg.TcpSynRetries exhausted), ENETUNREACH (no route
+//       to the destination) or EHOSTUNREACH (ARP failed), with state CLOSED (notify).
 //
 //   tcpWritePtr(h: i32): usize     address of the contiguous free area of the send ring
 //   tcpWriteRoom(h: i32): u32      its length in bytes (0 when full or not writable)
@@ -67,20 +71,25 @@
 //   tcpReadConsume(h: i32, n: u32): i32
 //       Frees n bytes (n <= tcpReadAvail); the window reopens, and a window update is sent
 //       when it grew by 2*MSS or half the buffer (RFC 1122 4.2.3.3). 0, -EINVAL, -EBADF.
+//       A contiguous area ends at the ring's end: after consuming it, tcpReadAvail offers
+//       the rest (the same holds for tcpWriteRoom).
 //
 //   tcpShutdown(h: i32, how: i32): i32
-//       how 0 = SHUT_RD (further received data is acknowledged and discarded),
-//       1 = SHUT_WR (FIN after the queued data, RFC 9293 3.10.4), 2 = both. 0, -ENOTCONN
-//       before a connect/accept completed for SHUT_WR in LISTEN, -EINVAL, -EBADF.
+//       how 0 = SHUT_RD (unread data is dropped; further data is acknowledged and
+//       discarded), 1 = SHUT_WR (FIN after the queued data, RFC 9293 3.10.4; in SYN-SENT the
+//       attempt simply ends), 2 = both. 0, -ENOTCONN (SHUT_WR on a CLOSED connection),
+//       -EINVAL (bad `how`), -EBADF.
 //
 //   tcpClose(h: i32): i32
 //       Graceful close and release of the handle: a FIN after queued data; if received data
-//       was left unread, an RST instead (RFC 1122 4.2.2.13, as Linux). For a listener: the
-//       port is released and every queued, unaccepted connection is reset.
+//       was left unread, an RST instead (RFC 1122 4.2.2.13, as Linux); data arriving after
+//       the close is answered with an RST. An orphaned FIN-WAIT-2 lasts Cfg.TcpTimeWaitMs at
+//       most (as Linux's tcp_fin_timeout). For a listener: the port is released and every
+//       queued, unaccepted connection is reset. 0 or -EBADF.
 //
 //   tcpAbort(h: i32): i32
-//       Sends an RST (in synchronized states, RFC 9293 3.10.5), drops everything and releases
-//       the handle.
+//       Sends an RST (in synchronized states and SYN-RECEIVED, RFC 9293 3.10.5) at the next
+//       poll, drops everything and releases the handle. 0 or -EBADF.
 //
 //   tcpSetOption(h: i32, opt: i32, a: u32, b: u32, c: u32): i32
 //       opt 1 NODELAY: a = 1 disables Nagle (RFC 1122 4.2.3.4), 0 enables (the default).
@@ -112,14 +121,18 @@
 //        40  u64 bytesOut     payload bytes acknowledged by the peer
 //        48  u32 retransmits  segments retransmitted
 //        52  u32 srttUs       smoothed RTT (0 before the first sample)
-//        56  u32 cwnd         congestion window, bytes
-//        60  u32 mss          send MSS
+//        56  u32 cwnd         congestion window, bytes (0 before the handshake completes)
+//        60  u32 mss          payload bytes per full segment (send MSS less the
+//                             timestamp option when negotiated)
 //        64  u32 acceptQueue  connections waiting in tcpAccept (listeners)
 //        68  u32 unsent       queued bytes not yet acknowledged
 //       (72 bytes)
 //
-//   tcpNextDeadline(): f64   earliest TCP timer in µs, -1 for none (folded into nextDeadlineUs)
-//   tcpConnectionsInUse(): u32, tcpSlabFreeBytes(): u32, tcpPortsInUse(): u32
+//   tcpNextDeadline(): f64   earliest TCP timer or pending output in µs, -1 for none (already
+//       folded into nextDeadlineUs)
+//   tcpConnectionsInUse(): u32   table records in use (listeners, connections, TIME-WAIT)
+//   tcpSlabFreeBytes(): u32      free bytes of the ring slab
+//   tcpPortsInUse(): u32         local ports with a listener or a connection (TIME-WAIT too)
 //       Pool statistics, so a test can check that churn returns every resource.
 
 import { cfg, Cfg } from "../abi/config";
@@ -152,11 +165,9 @@ export namespace Errno {
   export const ENETUNREACH: u32 = 101;
   export const ECONNRESET: u32 = 104;
   export const ENOBUFS: u32 = 105;
-  export const EISCONN: u32 = 106;
   export const ENOTCONN: u32 = 107;
   export const ETIMEDOUT: u32 = 110;
   export const ECONNREFUSED: u32 = 111;
-  export const EHOSTUNREACH: u32 = 113;
 }
 
 /** tcpSetOption option numbers. */
