@@ -12,6 +12,10 @@
 import { constants as osConstants } from 'node:os';
 import type { Expr, SyscallEvent } from './ast.js';
 import type { StackHarness } from './harness.js';
+import {
+  INFO_CAN_ACCEPT, INFO_CLOSED, INFO_CONNECTED, INFO_PEER_FIN, INFO_WRITE_SHUT, TCP_OPT_KEEPALIVE, TCP_OPT_KEEPCNT,
+  TCP_OPT_NODELAY, TCP_OPT_USER_TIMEOUT, readTcpInfo, tcpAbi, type TcpAbi, type TcpInfo,
+} from './tcp-abi.js';
 
 /** Linux constants a script may name. */
 export const SYMBOLS: Record<string, number> = {
@@ -37,33 +41,6 @@ export function errnoName(n: number): string { return ERRNO_NAME.get(n) ?? `errn
 /** The number of an errno name, or undefined. */
 export function errnoNumber(name: string): number | undefined { return ERRNO[name]; }
 
-/** TcpInfo struct offsets and flags (assembly/tcp/api.ts). */
-const INFO = { STATE: 0, ERROR: 4, FLAGS: 8, READABLE: 12, WRITE_ROOM: 16, MSS: 60 } as const;
-const INFO_CONNECTED = 1, INFO_PEER_FIN = 2, INFO_CAN_ACCEPT = 4, INFO_WRITE_SHUT = 8, INFO_CLOSED = 16;
-const TCP_OPT_NODELAY = 1, TCP_OPT_KEEPALIVE = 2, TCP_OPT_KEEPCNT = 3, TCP_OPT_USER_TIMEOUT = 4;
-
-interface TcpAbi {
-  tcpListen(addr: number, port: number, backlog: number, synBacklog: number, sndBuf: number, rcvBuf: number): number;
-  tcpAccept(listener: number): number;
-  tcpConnect(dst: number, dstPort: number, srcPort: number, sndBuf: number, rcvBuf: number): number;
-  tcpWritePtr(h: number): number;
-  tcpWriteRoom(h: number): number;
-  tcpWriteCommit(h: number, n: number): number;
-  tcpReadPtr(h: number): number;
-  tcpReadAvail(h: number): number;
-  tcpReadConsume(h: number, n: number): number;
-  tcpShutdown(h: number, how: number): number;
-  tcpClose(h: number): number;
-  tcpAbort(h: number): number;
-  tcpSetOption(h: number, opt: number, a: number, b: number, c: number): number;
-  tcpInfoPtr(h: number): number;
-}
-
-const TCP_EXPORTS: ReadonlyArray<keyof TcpAbi> = [
-  'tcpListen', 'tcpAccept', 'tcpConnect', 'tcpWritePtr', 'tcpWriteRoom', 'tcpWriteCommit', 'tcpReadPtr',
-  'tcpReadAvail', 'tcpReadConsume', 'tcpShutdown', 'tcpClose', 'tcpAbort', 'tcpSetOption', 'tcpInfoPtr',
-];
-
 export interface CallResult { ret: number; errno?: string; mismatch?: string }
 /** undefined: the call would block (the runner retries it). */
 export type Attempt = () => CallResult | undefined;
@@ -76,7 +53,7 @@ export interface SyscallContext {
   warn(message: string): void;
 }
 
-interface Info { state: number; error: number; flags: number; readable: number; writeRoom: number; mss: number }
+type Info = TcpInfo;
 
 interface Sock {
   fd: number;
@@ -102,10 +79,9 @@ export class SocketTable {
   private tcp: TcpAbi | undefined;
 
   constructor(private readonly h: StackHarness, private readonly ctx: SyscallContext) {
-    const ex = h.instance.exports as unknown as Record<string, unknown>;
-    const missing = TCP_EXPORTS.filter((n) => typeof ex[n] !== 'function');
-    if (missing.length === 0) this.tcp = ex as unknown as TcpAbi;
-    else this.missingTcp = missing;
+    const found = tcpAbi(h.instance);
+    if ('abi' in found) this.tcp = found.abi;
+    else this.missingTcp = found.missing;
   }
   private missingTcp: string[] = [];
 
@@ -144,19 +120,7 @@ export class SocketTable {
   }
 
   private info(handle: number): Info {
-    const inst = this.h.instance;
-    const p = this.abi().tcpInfoPtr(handle);
-    inst.refreshViews();
-    if (p === 0) return { state: 0, error: 0, flags: INFO_CLOSED, readable: 0, writeRoom: 0, mss: 0 };
-    const dv = inst.dv;
-    return {
-      state: dv.getUint32(p + INFO.STATE, true),
-      error: dv.getUint32(p + INFO.ERROR, true),
-      flags: dv.getUint32(p + INFO.FLAGS, true),
-      readable: dv.getUint32(p + INFO.READABLE, true),
-      writeRoom: dv.getUint32(p + INFO.WRITE_ROOM, true),
-      mss: dv.getUint32(p + INFO.MSS, true),
-    };
+    return readTcpInfo(this.h.instance, this.abi(), handle);
   }
 
   private sock(fdExpr: Expr | undefined): Sock | CallResult {
