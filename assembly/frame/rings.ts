@@ -18,6 +18,9 @@
 // l2/l3/l4 are header lengths for the port's offload engine; tsoMss the TSO segment size.
 
 import { cfg, Cfg } from "../abi/config";
+import { defineCounter, bump } from "../abi/counters";
+
+const TX_FRAMES = defineCounter("eth.tx.frames");
 
 export const DESC_SIZE: u32 = 32;
 @inline export const D_ADDR: u32 = 0;
@@ -154,4 +157,5 @@ export function txCommit(len: u32, flags: u32, l2: u32, l3: u32, l4: u32, tsoMss
   store<u8>(d, <u8>l4, D_L4);
   store<u16>(d, <u16>tsoMss, D_TSO_MSS);
   txUsed++;
+  bump(TX_FRAMES);
 }
