@@ -259,4 +259,21 @@ test('sockets made with new stack.net.Socket() connect later; writes before conn
   await Promise.all([server.close(), client.close()]);
 });
 
+test('keepalive: when the peer vanishes the probes go unanswered and the socket fails with read ETIMEDOUT', async () => {
+  const { server, client, clock, links } = await stackPair();
+  const srv = server.net.createServer((s) => s.resume()).listen(7);
+  await once(srv, 'listening');
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7, keepAlive: true, keepAliveInitialDelay: 1000 });
+  await once(sock, 'connect');
+  await links[0].close(); // the server's end of the wire is cut
+  const start = clock.nowUs();
+  const [err] = await once(sock, 'error');
+  assert.equal([err.message, err.code, err.errno, err.syscall], ['read ETIMEDOUT', 'ETIMEDOUT', -110, 'read']);
+  // Idle 1 s, then 9 probes 75 s apart (the defaults, as Linux): the 9th unanswered interval ends it.
+  assert.is(clock.nowUs() - start, 1_000_000 + 9 * 75_000_000);
+  assert.is(client.counters()['tcp.timer.keepalive_probe'], 9);
+  srv.close();
+  await Promise.all([server.close({ timeoutMs: 0 }), client.close()]);
+});
+
 test.run();
