@@ -97,7 +97,7 @@ export class DpdkLink implements Link {
     this.mac = mac && mac.some((b) => b !== 0) ? new Uint8Array(mac) : undefined;
   }
 
-  attach(rings: FrameRings, _wake: (atUs: number) => void): void {
+  attach(rings: FrameRings, wake: (atUs: number) => void): void {
     if (this.queue) throw new DpdkError('ERR_WASM_TCPIP_DPDK_STATE', 'this DpdkLink is already attached to a stack: create one link per stack');
     const dpdk = loadDpdk();
     const inst = rings.instance;
@@ -120,6 +120,9 @@ export class DpdkLink implements Link {
       mbufs: plan.mbufs, zeroCopyOffset, zeroCopyBytes,
     });
     if (this.options.autoStart ?? true) this.port.startIfReady();
+    // Frames arrive unannounced: ask for a first pump now; the driver's idle policy keeps
+    // polling from then on.
+    wake(0);
   }
 
   receive(_nowUs: number): number {
