@@ -68,4 +68,31 @@ test('datagrams to a closed port are answered with ICMP port unreachable and not
   await Promise.all([server.close(), client.close()]);
 });
 
+test('a burst larger than the stack queue waits in order; past the waiting limit sends fail with ENOBUFS', async () => {
+  const { server, client } = await stackPair();
+  const rx = server.dgram.createSocket('udp4').bind(9);
+  await once(rx, 'listening');
+  const seen = [];
+  rx.on('message', (msg) => seen.push(msg.readUInt32BE(0)));
+  const tx = client.dgram.createSocket('udp4');
+  // One datagram first, so the neighbour is resolved before the burst.
+  await new Promise((resolve) => tx.send(Buffer.alloc(4), 9, '10.0.0.1', resolve));
+  for (let turn = 0; turn < 1000 && seen.length < 1; turn++) await new Promise((r) => setImmediate(r));
+  seen.length = 0;
+  const outcomes = await Promise.all(Array.from({ length: 3000 }, (_, i) => new Promise((resolve) => {
+    const msg = Buffer.alloc(512);
+    msg.writeUInt32BE(i, 0);
+    tx.send(msg, 9, '10.0.0.1', (err, bytes) => resolve(err ? err.code : bytes));
+  })));
+  const sent = outcomes.filter((o) => o === 512).length;
+  const refused = outcomes.filter((o) => o === 'ENOBUFS').length;
+  assert.is(sent + refused, 3000, `only sent or ENOBUFS: ${[...new Set(outcomes)]}`);
+  assert.ok(sent >= 1024 && refused > 0, `sent ${sent}, refused ${refused}`);
+  assert.is(outcomes.indexOf('ENOBUFS'), sent, 'the first ones went, the last ones were refused');
+  for (let turn = 0; turn < 10_000 && seen.length < sent; turn++) await new Promise((r) => setImmediate(r));
+  assert.equal(seen, Array.from({ length: sent }, (_, i) => i), 'delivered in order, none lost');
+  rx.close(); tx.close();
+  await Promise.all([server.close(), client.close()]);
+});
+
 test.run();

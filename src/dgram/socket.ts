@@ -2,11 +2,14 @@
 //
 // Guarantees: `bind()` emits 'listening' (or 'error' with Node's 'bind EADDRINUSE
 // 0.0.0.0:53' shape) asynchronously; `send()` binds an unbound socket first, as Node does,
-// and hands each datagram to the stack with one copy, reporting a refusal (ENOBUFS/EAGAIN
-// when the stack's send queue is full, EMSGSIZE, EHOSTUNREACH...) to the callback or, without
-// one, as 'error'; every datagram the stack queued for the socket is emitted as
-// 'message'(msg, rinfo) on the stack's notification, oldest first. `close()` discards what is
-// queued and emits 'close'.
+// and hands each datagram to the stack with one copy. When the stack's send queue is full
+// the datagram waits here, in order, and goes at the next burst (as libuv queues a send the
+// kernel refused with EAGAIN); past `MAX_WAITING_DATAGRAMS` waiting, a send fails with
+// ENOBUFS. Each outcome (sent, ENOBUFS, EMSGSIZE, EHOSTUNREACH...) goes to the callback or,
+// without one, a failure is emitted as 'error'. Every datagram the stack queued for the
+// socket is emitted as 'message'(msg, rinfo) on the stack's notification, oldest first.
+// `close()` discards what is queued either way (waiting sends fail with ECANCELED) and
+// emits 'close'.
 
 import { EventEmitter } from 'node:events';
 import type { Endpoint } from '../net/context.js';
@@ -22,6 +25,8 @@ export interface DgramContext {
   unregisterUdp(handle: number): void;
   trackUdp(socket: UdpSocket): void;
   untrackUdp(socket: UdpSocket): void;
+  /** Calls `socket.retrySends()` after each burst until it returns true (nothing waits). */
+  retryAfterBurst(socket: UdpSocket): void;
 }
 
 export interface SocketOptions {
@@ -47,6 +52,18 @@ type Message = string | Uint8Array | readonly (string | Uint8Array)[];
 
 const enum BindState { UNBOUND, BOUND }
 
+/** Datagrams a socket holds while the stack's send queue is full, before ENOBUFS. */
+const MAX_WAITING_DATAGRAMS = 1024;
+const ECANCELED = 125;
+
+interface WaitingSend {
+  pieces: Uint8Array[];
+  dst: number;
+  address: string;
+  port: number;
+  callback: SendCallback | undefined;
+}
+
 export class UdpSocket extends EventEmitter implements Endpoint {
   readonly type = 'udp4';
   private readonly ctx: DgramContext;
@@ -54,6 +71,7 @@ export class UdpSocket extends EventEmitter implements Endpoint {
   private bindState = BindState.UNBOUND;
   private boundAddress = '0.0.0.0';
   private closed = false;
+  private readonly waiting: WaitingSend[] = [];
 
   /** @internal Use `stack.dgram.createSocket()`. */
   constructor(ctx: DgramContext) {
@@ -136,10 +154,38 @@ export class UdpSocket extends EventEmitter implements Endpoint {
       throw nodeCodeError('ERR_INVALID_ARG_VALUE', `The argument 'address' must be the peer's IPv4 address, like '10.0.0.2' (the stack has no resolver and no loopback). Received ${String(address)}`, TypeError);
     }
     if (this.bindState === BindState.UNBOUND) this.bind(0);
-    const r = this.ctx.udp.sendTo(this.handle, dst, port, pieces);
+    const send: WaitingSend = { pieces, dst, address: address as string, port, callback };
+    if (this.waiting.length === 0 && this.trySend(send)) return;
+    if (this.waiting.length >= MAX_WAITING_DATAGRAMS) {
+      this.report(send, -Errno.ENOBUFS);
+      return;
+    }
+    this.waiting.push(send);
+    if (this.waiting.length === 1) this.ctx.retryAfterBurst(this);
     this.ctx.kick();
-    const error = r < 0 ? errnoException(r, 'send', address as string, port) : null;
-    if (callback) process.nextTick(callback, error, r < 0 ? undefined : r);
+  }
+
+  /** @internal Sends what waits while the stack takes it; true when nothing waits any more. */
+  retrySends(): boolean {
+    while (this.waiting.length > 0 && !this.closed) {
+      if (!this.trySend(this.waiting[0])) return false;
+      this.waiting.shift();
+    }
+    return true;
+  }
+
+  /** Hands one datagram to the stack; false when its send queue is full (try again later). */
+  private trySend(send: WaitingSend): boolean {
+    const r = this.ctx.udp.sendTo(this.handle, send.dst, send.port, send.pieces);
+    if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return false;
+    this.ctx.kick();
+    this.report(send, r);
+    return true;
+  }
+
+  private report(send: WaitingSend, result: number): void {
+    const error = result < 0 ? errnoException(result, 'send', send.address, send.port) : null;
+    if (send.callback) process.nextTick(send.callback, error, result < 0 ? undefined : result);
     else if (error) process.nextTick(() => this.emit('error', error));
   }
 
@@ -147,6 +193,7 @@ export class UdpSocket extends EventEmitter implements Endpoint {
     this.checkOpen();
     if (callback) this.once('close', callback);
     this.closed = true;
+    for (const send of this.waiting.splice(0)) this.report(send, -ECANCELED);
     this.ctx.unregisterUdp(this.handle);
     this.ctx.udp.close(this.handle);
     this.ctx.untrackUdp(this);

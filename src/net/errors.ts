@@ -33,6 +33,7 @@ const LINUX_ERRNO_NAMES: Readonly<Record<number, string>> = {
   110: 'ETIMEDOUT',
   111: 'ECONNREFUSED',
   113: 'EHOSTUNREACH',
+  125: 'ECANCELED',
 };
 
 /** Linux errno numbers used by the host code itself. */

@@ -73,6 +73,8 @@ export class Stack {
   private readonly connections = new Set<ClosableConnection>();
   private readonly servers = new Set<{ close(): unknown }>();
   private readonly udpSockets = new Set<UdpSocket>();
+  /** UDP sockets with datagrams waiting for room in the stack's send queue. */
+  private readonly udpWaiting = new Set<UdpSocket>();
   private tcpAbi: TcpAbi | null = null;
   private udpAbi: UdpAbi | null = null;
   private lingerer: Lingerer | null = null;
@@ -126,7 +128,8 @@ export class Stack {
       registerUdp: (h, e) => { this.udpEndpoints.set(h, e); },
       unregisterUdp: (h) => { this.udpEndpoints.delete(h); },
       trackUdp: (s) => { this.udpSockets.add(s); },
-      untrackUdp: (s) => { this.udpSockets.delete(s); },
+      untrackUdp: (s) => { this.udpSockets.delete(s); this.udpWaiting.delete(s); },
+      retryAfterBurst: (s) => { this.udpWaiting.add(s); },
     };
     this.dgram = createDgram(dgramContext);
   }
@@ -221,6 +224,9 @@ export class Stack {
   }
 
   private afterBurst(): void {
+    for (const socket of this.udpWaiting) {
+      if (socket.retrySends()) this.udpWaiting.delete(socket);
+    }
     this.lingerer?.checkAll();
     this.closeCheck?.();
   }
