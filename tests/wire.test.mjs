@@ -273,7 +273,7 @@ test('emit: Ethernet, ARP, IPv4 and ICMP echo rebuilt from parsed fields equal t
     const out = S + 4096;
     mem().set(f.subarray(42), out + 34 + 8);
     w.icmpv4EmitEcho(out + 34, w.icmpType(), w.icmpIdent(), w.icmpSeq(), w.icmpDataLen());
-    w.ipv4EmitHeader(out + 14, w.ipSrc(), w.ipDst(), w.ipProtocol(), w.ipTtl(), w.ipIdent(), w.ipDontFragment() ? 1 : 0, 8 + w.icmpDataLen(), 1);
+    w.ipv4EmitHeader(out + 14, w.ipSrc(), w.ipDst(), w.ipProtocol(), w.ipTtl(), w.ipIdent(), w.ipDontFragment() ? 1 : 0, 8 + w.icmpDataLen(), 1, w.ipTos());
     assert.equal(Array.from(bytesAt(out + 14, f.length - 14)), Array.from(f.subarray(14)));
   }
 });
@@ -304,17 +304,18 @@ test('emit then parse: tagged Ethernet header and an IPv4 header with every flag
   assert.is(w.ethVlanId(), 0x123);
   assert.is(w.ethPcp(), 6);
   assert.is(w.ethType(), 0x0806);
-  w.ipv4EmitHeader(out, 0xc0a80101, 0x08080808, 6, 255, 0xbeef, 1, 1480, 1);
+  w.ipv4EmitHeader(out, 0xc0a80101, 0x08080808, 6, 255, 0xbeef, 1, 1480, 1, 0xb8);
   assert.is(w.ipv4Parse(out, 1500, 1), 20);
   assert.is(w.ipSrc(), 0xc0a80101);
   assert.is(w.ipDst(), 0x08080808);
   assert.is(w.ipTtl(), 255);
+  assert.is(w.ipTos(), 0xb8);
   assert.is(w.ipIdent(), 0xbeef);
   assert.is(w.ipDontFragment(), true);
   assert.is(w.ipTotalLen(), 1500);
   assert.is(refChecksum(bytesAt(out, 20)), 0);
   // Without the checksum (TX offload), the field stays 0.
-  w.ipv4EmitHeader(out, 1, 2, 17, 64, 0, 0, 0, 0);
+  w.ipv4EmitHeader(out, 1, 2, 17, 64, 0, 0, 0, 0, 0);
   assert.is(be16(bytesAt(out, 20), 10), 0);
   assert.is(w.ipv4Parse(out, 20, 0), 20, 'parses when the port vouched for the checksum');
   assert.is(w.ipv4Parse(out, 20, 1), IP.BAD_CHECKSUM);

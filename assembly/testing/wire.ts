@@ -14,13 +14,14 @@ export {
   checksumSum, checksumUpdate16, checksumUpdate32, pseudoHeaderSum,
 } from "../wire/checksum";
 export { ethernetParse, ethernetEmit, ethernetEmitTagged } from "../wire/ethernet";
-export { ipv4Parse, ipv4EmitHeader } from "../wire/ipv4";
+export { ipv4Parse } from "../wire/ipv4";
 export { arpParse, arpEmit } from "../wire/arp";
 export { icmpv4Parse, icmpv4EmitEcho, icmpv4EmitError, icmpIsError } from "../wire/icmpv4";
 export { udpParse, udpEmitHeader } from "../wire/udp";
 export { ipAddrSetV4, ipAddrFamily, ipAddrGetV4, ipv4DirectedBroadcast, ipv4IsValidSource } from "../wire/addr";
 
 import { ipv4PseudoHeaderSum as pseudoV4, checksumFinish as finish } from "../wire/checksum";
+import { ipv4EmitHeader as emitIpv4 } from "../wire/ipv4";
 
 const SCRATCH_SIZE: u32 = 131072;
 const scratch = heap.alloc(SCRATCH_SIZE);
@@ -30,6 +31,13 @@ export function scratchSize(): u32 { return SCRATCH_SIZE; }
 
 export function ipv4PseudoHeaderSum(src: u32, dst: u32, proto: u32, len: u32): u32 { return pseudoV4(src, dst, proto, len); }
 export function checksumFinish(sum: u32): u32 { return finish(sum); }
+/** ipv4EmitHeader with every argument explicit (JS cannot leave out an optional one). */
+export function ipv4EmitHeader(
+  p: usize, src: u32, dst: u32, protocol: u8, ttl: u8, ident: u16, dontFragment: bool,
+  payloadLen: u32, withChecksum: bool, tos: u8,
+): void {
+  emitIpv4(p, src, dst, protocol, ttl, ident, dontFragment, payloadLen, withChecksum, tos);
+}
 
 export function ethType(): u32 { return ethRepr.etherType; }
 export function ethTagged(): bool { return ethRepr.tagged; }
