@@ -17,6 +17,7 @@ import { icmpInit, icmpFlush, icmpNextDeadline } from "./iface/icmpv4";
 import { udpInit, udpFlush, udpNextDeadline } from "./udp/api";
 import { tcpInit, tcpPoll, tcpDeadline } from "./tcp/api";
 import { randomInit } from "./util/random";
+import { handoffBurstBegin, handoffFrameBegin } from "./frame/handoff";
 
 export { configTablePtr, configKeys, configReset } from "./abi/config";
 export { countersPtr, counterCount, counterNames } from "./abi/counters";
@@ -31,6 +32,12 @@ export {
   icmpEchoSend, icmpLastReplyFrom, icmpLastReplyIdent, icmpLastReplySeq, icmpLastReplyDataLen,
 } from "./iface/icmpv4";
 export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
+export { rssKeyPtr, rssRetaPtr, rssConfigure, rssHashIpv4, rssQueueOf } from "./frame/rss";
+export { handoffOutCount, handoffOutPtr, handoffCountIn } from "./frame/handoff";
+export {
+  neighbourShareEnable, neighbourLearnedCount, neighbourLearnedPtr, neighbourLearnedClear,
+  neighbourImportPtr, neighbourImportMax, neighbourImport,
+} from "./iface/neighbour-share";
 export {
   tcpListen, tcpAccept, tcpConnect, tcpWritePtr, tcpWriteRoom, tcpWriteCommit, tcpReadPtr,
   tcpReadAvail, tcpReadConsume, tcpShutdown, tcpClose, tcpAbort, tcpSetOption, tcpInfoPtr,
@@ -64,7 +71,9 @@ export function init(): i32 {
 export function input(n: i32, nowUs: f64): i32 {
   setNow(nowUs);
   txBegin();
+  handoffBurstBegin();
   for (let i: u32 = 0; i < <u32>n; i++) {
+    handoffFrameBegin(i);
     ethernetInput(rxFrameAddr(i), rxFrameLen(i), rxFrameFlags(i), load<u32>(rxDescAt(i), D_RSS));
   }
   runTimers();

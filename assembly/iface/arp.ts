@@ -39,6 +39,7 @@ import { arpParse, arpEmit, arpRepr, ArpError, ArpOp, ARP_PACKET_LEN } from "../
 import { ethernetEmit, EtherType, ETH_HEADER_LEN, ETH_DST } from "../wire/ethernet";
 import { macCopy, macIsGroup, macStoreBroadcast, ipv4IsValidSource } from "../wire/addr";
 import { ethOwnMac, ethernetCommit } from "./ethernet";
+import { neighbourLearned } from "./neighbour-share";
 
 const DROP_TRUNCATED = defineCounter("drop.arp.truncated");
 const DROP_UNSUPPORTED = defineCounter("drop.arp.unsupported_type");
@@ -304,6 +305,7 @@ export function arpInput(p: usize, len: u32): void {
     const i = arpFind(sender, false);
     if (i >= 0) {
       confirm(<u32>i, arpRepr.senderMac);
+      neighbourLearned(sender, arpRepr.senderMac);
       merged = true;
     }
   }
@@ -316,6 +318,7 @@ export function arpInput(p: usize, len: u32): void {
   if (!merged && sender != 0) {
     const i = arpFind(sender, true);
     confirm(<u32>i, arpRepr.senderMac);
+    neighbourLearned(sender, arpRepr.senderMac);
   }
   if (arpRepr.operation == ArpOp.REQUEST) {
     bump(DELIVER_REQUEST);
@@ -323,6 +326,15 @@ export function arpInput(p: usize, len: u32): void {
   } else {
     bump(DELIVER_REPLY);
   }
+}
+
+/**
+ * Takes an entry another worker of the same port learned (iface/neighbour-share.ts): found or
+ * inserted, then confirmed as if its reply had arrived here. An unusable address is ignored.
+ */
+export function arpAdopt(ip: u32, mac: usize): void {
+  if (ip == 0 || ip == cfg(Cfg.Ipv4Addr) || !ipv4IsValidSource(ip) || macIsGroup(mac)) return;
+  confirm(<u32>arpFind(ip, true), mac);
 }
 
 /** Answers a request for our address, unicast to the asker. */

@@ -31,6 +31,7 @@ import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
 import { applySynOptions, connectionStartCc } from "./connect";
 import { connectionFail, connectionFree, enterTimeWait, finAfterHandshake, notifyHost } from "./close";
 import { Errno } from "./api";
+import { handoffClaim } from "../frame/handoff";
 
 const SEGS_IN = defineCounter("tcp.rx.segments");
 const DROP_TRUNCATED = defineCounter("drop.tcp.truncated");
@@ -92,6 +93,8 @@ export function tcpInput(src: u32, dst: u32, seg: usize, segLen: u32, rxFlags: u
     t = null;
   }
   if (t === null) {
+    // Several queues: a flow another queue owns goes to its owner (frame/handoff.ts).
+    if (handoffClaim(src, dst, srcPort, dstPort)) return;
     const l = listenerFor(dst, dstPort);
     if (l !== null) listenInput(l, src, dst, seg, srcPort, flags, dataLen);
     else closedInput(dstPort, src, srcPort, seg, flags, dataLen);
