@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { dpdkOrSkip, stackInstance, ringsOf, putTx, takeRx, rxAll, bytes, DESC } from './support/dpdk.mjs';
@@ -41,8 +42,21 @@ function codeOf(fn) {
   return 'no error';
 }
 
+/** A line of /proc/self/status (the main thread's, as the thread group leader's). */
+function status(key) {
+  return readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${key}:`)).split(/\s+/)[1];
+}
+
 if (dpdk) {
+  const cpusBefore = status('Cpus_allowed_list');
   startEal({ memoryMb: 512 });
+
+  test('EAL leaves the main thread on every CPU it had, and handles every real-time signal', () => {
+    assert.is(status('Cpus_allowed_list'), cpusBefore, 'EAL pins its main thread; the shim restores the affinity');
+    const caught = BigInt(`0x${status('SigCgt')}`);
+    const realtime = ((1n << 64n) - 1n) ^ ((1n << 33n) - 1n); // signals 34 (SIGRTMIN) .. 64 (SIGRTMAX)
+    assert.is((caught & realtime).toString(16), realtime.toString(16), 'net_tap finds no free real-time signal and polls');
+  });
 
   test('EAL starts once: same options are a no-op, other options a coded error', () => {
     const again = startEal({ memoryMb: 512 });
