@@ -37,7 +37,7 @@ test('ARP: the kernel\'s request for our address gets the kernel\'s reply, byte 
   assert.is(out.length, 1);
   assert.equal(Array.from(out[0].bytes), Array.from(padded(rep)));
   assert.is(out[0].flags, 0);
-  assert.equal(delta(s, before), { 'eth.rx.frames': 1, 'deliver.arp.request': 1, 'arp.tx.reply': 1 });
+  assert.equal(delta(s, before), { 'eth.rx.frames': 1, 'deliver.arp.request': 1, 'arp.tx.reply': 1, 'eth.tx.frames': 1 });
   assert.is(s.exports.arpEntriesInUse(), 1, 'the asker is learned (RFC 826)');
 });
 
@@ -55,7 +55,7 @@ test('ICMP echo: the kernel\'s request gets a reply equal to the kernel\'s but f
   const mask = (b) => { const c = b.slice(); c.fill(0, 18, 20); c.fill(0, 24, 26); return Array.from(c); };
   assert.equal(mask(f), mask(kernelReply));
   assert.is(refChecksum(f.subarray(34)), 0, 'ICMP checksum (updated per RFC 1624)');
-  assert.equal(delta(s, before), { 'eth.rx.frames': 1, 'deliver.icmp.echo_request': 1, 'icmp.tx.echo_reply': 1, 'ipv4.tx.packets': 1 });
+  assert.equal(delta(s, before), { 'eth.rx.frames': 1, 'deliver.icmp.echo_request': 1, 'icmp.tx.echo_reply': 1, 'ipv4.tx.packets': 1, 'eth.tx.frames': 1 });
 });
 
 test('ARP resolution: a reply waits for ARP, the request goes out, the answer releases it', () => {
@@ -79,7 +79,7 @@ test('ARP resolution: a reply waits for ARP, the request goes out, the answer re
   assert.is(s.exports.arpPendingFree(), 64);
   assert.equal(delta(s, before), {
     'eth.rx.frames': 2, 'deliver.icmp.echo_request': 1, 'icmp.tx.echo_reply': 1, 'ipv4.tx.queued_for_arp': 1,
-    'arp.tx.request': 1, 'deliver.arp.reply': 1,
+    'arp.tx.request': 1, 'deliver.arp.reply': 1, 'eth.tx.frames': 2,
   });
   assert.is(rep.length, 42);
   assert.is(s.exports.nextDeadlineUs(), 20 + 60 * SEC, 'next: the entry\'s expiry (arpTtlSec 60)');
@@ -101,6 +101,7 @@ test('ARP failure: 3 requests 1 s apart, then queued frames dropped and senders 
   assert.is(poll(s, 3 * SEC).length, 0, 'no fourth request');
   assert.equal(delta(s, before), {
     'arp.tx.request': 3, 'udp.tx.datagrams': 2, 'ipv4.tx.queued_for_arp': 2, 'arp.resolve.failed': 1, 'drop.arp_tx.unresolved': 2,
+    'eth.tx.frames': 3,
   });
   assert.is(udpSend(s, h, dead, 9, [5]), -113, 'EHOSTUNREACH while the failure holds');
   assert.is(s.exports.arpPendingFree(), 64);
@@ -174,7 +175,7 @@ test('Ethernet: other hosts, multicast, VLANs, IPv6, LLC and unknown types are c
   assert.equal(delta(s, before), {
     'eth.rx.frames': 9, 'drop.eth.vlan': 1, 'drop.eth.other_host': 1, 'drop.eth.multicast': 1, 'drop.eth.bad_source': 1,
     'drop.eth.ipv6_unsupported': 1, 'drop.eth.llc': 1, 'drop.eth.ethertype': 1, 'drop.eth.truncated': 1,
-    'deliver.icmp.echo_request': 1, 'icmp.tx.echo_reply': 1, 'ipv4.tx.packets': 1,
+    'deliver.icmp.echo_request': 1, 'icmp.tx.echo_reply': 1, 'ipv4.tx.packets': 1, 'eth.tx.frames': 1,
   });
   assert.is(out.length, 1, 'the priority-tagged (VLAN 0) echo request is answered, untagged');
   assert.is(be16(out[0].bytes, 12), 0x0800);
@@ -212,6 +213,7 @@ test('IPv4 input: RX checksum flags are trusted, bad ones drop', () => {
   assert.is(feed(s, [fixture('arp-ping')[2]], 0, RxFlag.IP_CSUM_BAD).length, 0);
   assert.equal(delta(s, before), {
     'eth.rx.frames': 2, 'deliver.icmp.echo_request': 1, 'icmp.tx.echo_reply': 1, 'ipv4.tx.packets': 1, 'drop.ipv4.bad_checksum': 1,
+    'eth.tx.frames': 1,
   });
   // TCP: the checksum is checked before TCP sees it, unless the port did.
   const seg = tcp(A_IP, B_IP, 40000, 80, 1, 0, 0x02);
@@ -236,7 +238,9 @@ test('ICMP unreachable: protocol and port unreachable like the kernel\'s, with R
   const mask = (b) => { const c = b.slice(); c.fill(0, 18, 20); c.fill(0, 24, 26); return Array.from(c); };
   assert.equal(mask(out.bytes), mask(kernelErr), 'port unreachable: the kernel\'s bytes but for the IP ID');
   assert.is(ipOf(out.bytes).tos, 0xc0);
-  assert.equal(delta(s, before), { 'eth.rx.frames': 1, 'drop.udp.port_closed': 1, 'icmp.tx.unreachable': 1, 'ipv4.tx.packets': 1 });
+  assert.equal(delta(s, before), {
+    'eth.rx.frames': 1, 'drop.udp.port_closed': 1, 'icmp.tx.unreachable': 1, 'ipv4.tx.packets': 1, 'eth.tx.frames': 1,
+  });
   // Protocol unreachable (code 2) for an unknown protocol.
   const [proto] = feed(s, [ipFrame(A_IP, B_IP, 253, [1, 2, 3, 4])]);
   assert.is(proto.bytes[34], 3);
