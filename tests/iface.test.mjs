@@ -10,6 +10,11 @@ import {
   BROADCAST_MAC,
 } from './support/frames.mjs';
 import { makeStack, feed, poll, counters, delta, udpSend, udpOpenBound, RxFlag, TxFlag, Offload } from './support/wasm-stack.mjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStack, MemoryLink, Recorder } from '../dist/index.js';
 
 const A_MAC = mac('02:00:00:00:0a:01');
 const B_MAC = mac('02:00:00:00:0a:02');
@@ -349,6 +354,47 @@ test('two stacks ping each other: ARP request/reply, then echo request/reply', (
   const sent = poll(a, 20);
   assert.is(sent.length, 16, 'B is known: all 16 leave in one burst');
   assert.equal(sent.map((f) => be16(f.bytes, 40)), Array.from({ length: 16 }, (_, i) => i));
+});
+
+test('two stacks over a MemoryLink ping each other; tshark reads ARP and echo with good checksums in the recording', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasm-tcpip-ping-'));
+  const path = join(dir, 'ping.pcap');
+  const [la, lb] = MemoryLink.pair({ seed: 1 });
+  const recorded = new Recorder(la, { path });
+  const a = await createStack({ link: recorded, address: '10.0.0.1/24', mac: '02:00:00:00:00:01' });
+  const b = await createStack({ link: lb, address: '10.0.0.2/24', mac: '02:00:00:00:00:02' });
+  try {
+    const ex = a.instance.exports;
+    for (let seq = 1; seq <= 3; seq++) {
+      assert.is(ex.icmpEchoSend(ip('10.0.0.2'), 0x4242, seq, 32), 0);
+      a.driver.kick();
+      for (let i = 0; i < 200 && ex.icmpLastReplySeq() !== seq; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.is(ex.icmpLastReplySeq(), seq, `echo reply ${seq} arrived`);
+    }
+    assert.is(ex.icmpLastReplyFrom() >>> 0, ip('10.0.0.2'));
+  } finally {
+    // Closing a stack closes its link: the recorder completes the file.
+    await a.close();
+    await b.close();
+  }
+  const probe = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    if (process.env.CI) assert.unreachable('tshark is missing in CI: install it (apt-get install tshark)');
+    console.log('skip: tshark is not installed (apt-get install tshark); the recorded pcap was not decoded');
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  const run = (args) => {
+    const r = spawnSync('tshark', ['-r', path, '-o', 'ip.check_checksum:TRUE', ...args], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const rows = run(['-T', 'fields', '-E', 'separator=,', '-e', 'arp.opcode', '-e', 'icmp.type', '-e', 'icmp.seq',
+    '-e', 'ip.checksum.status', '-e', 'icmp.checksum.status']).split('\n');
+  // What A sent and received, in order: its ARP request and B's reply, then three pings.
+  assert.equal(rows, ['1,,,,', '2,,,,', ',8,1,1,1', ',0,1,1,1', ',8,2,1,1', ',0,2,1,1', ',8,3,1,1', ',0,3,1,1']);
+  assert.is(run(['-Y', '_ws.malformed || _ws.expert.severity == error']), '', 'no malformed packet, no expert error');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();
