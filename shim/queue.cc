@@ -1,6 +1,8 @@
 // See queue.h.
 #include "queue.h"
 
+#include <rte_bus.h>
+#include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -241,12 +243,15 @@ void Queue::CreatePool(Napi::Env env, const Napi::Object& opts) {
     bool registered = rc == 0 || rte_errno == EEXIST;
     struct rte_eth_dev_info dev;
     rte_eth_dev_info_get(port_, &dev);
+    // A virtual device (vdev bus) moves frames with the CPU and needs nothing more; a device
+    // that DMAs needs the region mapped for it, at IOVA == VA.
+    deviceDma_ = std::string(rte_bus_name(rte_dev_bus(dev.device))) != "vdev";
     bool mapped = false;
-    if (registered) {
-      // A device on a bus without DMA mapping (virtual devices) reads buffers with the CPU;
-      // a device that DMAs needs the region mapped at IOVA == VA.
-      dmaMapped_ = rte_dev_dma_map(dev.device, region, iova, zcBytes) == 0;
-      mapped = dmaMapped_ ? va : rte_errno == ENOTSUP;
+    if (registered && !deviceDma_) {
+      mapped = true;
+    } else if (registered) {
+      dmaMapped_ = va && rte_dev_dma_map(dev.device, region, iova, zcBytes) == 0;
+      mapped = dmaMapped_;
     }
     if (!registered) {
       zeroCopyReason_ = "rte_extmem_register failed (" + DpdkErrorText(rte_errno) + ")";
@@ -582,20 +587,23 @@ Napi::Value Queue::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// Stops a zero-copy port first (its buffers are in memory that may go away next), then
-// frees the pool once every mbuf is back; one still in flight elsewhere (in a ring port's
-// peer, say) keeps the pool alive rather than letting it be read after free.
+// Makes sure nothing writes into the zero-copy region any more before the memory holding it
+// can go away: a device that DMAs into it (deviceDma_) has this queue stopped, or the whole
+// port when its driver cannot stop one queue; a virtual device only touches mbufs when this
+// queue is polled, which ends here. The pool is freed once every mbuf is back; one still in
+// flight elsewhere (in a ring port's peer, in a NIC's RX ring) keeps it alive rather than let
+// it be read after free.
 void Queue::Shutdown() {
   if (closed_) return;
   closed_ = true;
   auto lock = PortRegistry::Lock();
   PortState& s = PortRegistry::Get(port_);
-  if (s.started && zeroCopy_) {
+  if (s.started && zeroCopy_ && deviceDma_ && rte_eth_dev_rx_queue_stop(port_, queue_) != 0) {
     rte_eth_dev_stop(port_);
     s.started = false;
   }
   ReleaseHeld();
-  if (!s.started && pool_ != nullptr && rte_mempool_full(pool_)) {
+  if (pool_ != nullptr && rte_mempool_full(pool_)) {
     rte_mempool_free(pool_);
     if (zeroCopy_) {
       if (dmaMapped_) {

@@ -9,8 +9,9 @@
 // received zero-copy frame, sends that frame's own mbuf without a copy), asks the port for the offloads each descriptor requests
 // (computing in software what the port lacks), and sends them. Nothing allocates on the hot
 // path, nothing reads outside linear memory whatever the descriptors say, and every frame not
-// passed on is counted by reason. `close()` (or the thread's exit) stops a zero-copy port
-// before the memory holding its buffers can go away.
+// passed on is counted by reason. `close()` (or the thread's exit) makes sure no device
+// writes into the zero-copy region any more (stopping the queue, or the port, of a device
+// that DMAs into it) before the memory holding it can go away.
 #pragma once
 
 #include <napi.h>
@@ -93,7 +94,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
   std::vector<struct rte_mbuf*> burst_;
   /** Frame lengths of burst_ entries on transmit. */
   std::vector<uint32_t> lens_;
+  /** The zero-copy region is DMA-mapped for the device. */
   bool dmaMapped_ = false;
+  /** The device writes buffers by DMA (it is not on the vdev bus). */
+  bool deviceDma_ = false;
   QueueCounters c_;
   bool closed_ = false;
   bool hookRegistered_ = false;

@@ -306,7 +306,7 @@ if (dpdk) {
     assert.equal(takeRx(s, 1)[0].bytes, f);
     assert.is(link.stats().rxZeroCopy, 1);
     await link.close();
-    assert.is(new dpdk.Port(id).isStarted(), false, 'closing a zero-copy link stops its port first');
+    assert.is(new dpdk.Port(id).isStarted(), true, 'a ring port does not DMA: its other queues keep running');
     assert.is(link.receive(0), 0);
   });
 

@@ -6,7 +6,8 @@
 // once with `extbufReserve`), the copying path otherwise, with the reason in `stats()`; the
 // offloads the port has are announced in `offloads` so the stack leaves that work to it; the
 // port starts once every one of its queues is attached (unless `autoStart: false`); `close()`
-// releases the queue and stops a zero-copy port first, before the stack's memory can go.
+// releases the queue, and a device that DMAs into the stack's memory has its queue (or port)
+// stopped first, before that memory can go.
 // Frames the shim cannot pass on are counted by reason in `stats()`.
 
 import type { Port, PortConfig, Queue, QueueStats } from '../../shim/binding.js';
