@@ -93,4 +93,22 @@ test('a closing stack accepts no new listeners, connections or UDP sockets; its 
   await client.close();
 });
 
+test('a peer that keeps its half open gets every byte and our FIN, then a reset at the timeout', async () => {
+  const { server, client } = await stackPair();
+  let peer;
+  const received = new Promise((resolve) => {
+    server.net.createServer({ allowHalfOpen: true }, (s) => { peer = s; collect(s).then(resolve); }).listen(7);
+  });
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+  await once(sock, 'connect');
+  const data = pattern(64 * 1024, 4);
+  sock.write(data);
+  const result = await client.close({ timeoutMs: 5_000 });
+  assert.is(sha(await received), sha(data), 'all data and the FIN arrived');
+  assert.equal(result, { drained: 0, reset: 1 }, 'the handshake never finished: the peer did not close');
+  const [err] = await once(peer, 'error');
+  assert.is(err.code, 'ECONNRESET');
+  await server.close();
+});
+
 test.run();

@@ -20,8 +20,10 @@ export interface Endpoint {
 export interface ClosableConnection {
   /** Ends the socket (FIN after queued data) as part of a stack close. */
   endForClose(): void;
-  /** True once everything written was acknowledged with our FIN, or the socket is gone. */
+  /** True once the FIN handshake finished both ways (or failed), or the socket is gone. */
   drained(): boolean;
+  /** Closes the socket (a finished connection is let go gracefully). */
+  destroy(): unknown;
   /** Sends an RST and destroys the socket. */
   resetAndDestroy(): unknown;
   readonly destroyed: boolean;

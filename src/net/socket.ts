@@ -409,16 +409,17 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
     if (!this.writableEnded) this.end();
   }
 
-  /** @internal True once our FIN and every byte before it were acknowledged, or the socket is gone. */
+  /**
+   * @internal True once the FIN handshake finished both ways (our FIN, after every byte
+   * written, acknowledged; the peer's FIN received), once the connection failed, or once the
+   * socket is gone.
+   */
   drained(): boolean {
     if (this.destroyed || this.handle < 0) return true;
     if (!this.closingForStack || this.pendingWrite || this.connecting) return false;
     const info = this.ctx.tcp.info(this.handle);
-    if (info === null) return true;
-    if (info.error !== 0) return true;
-    const s = info.state;
-    const finAcked = s === TcpState.FIN_WAIT_2 || s === TcpState.TIME_WAIT || s === TcpState.CLOSED;
-    return finAcked && info.unsent === 0;
+    if (info === null || info.error !== 0) return true;
+    return info.state === TcpState.TIME_WAIT || info.state === TcpState.CLOSED;
   }
 
   // --- internals --------------------------------------------------------------------------

@@ -9,10 +9,12 @@
 //   tick (as an uncaught exception, like Node's own event handlers), so one handler cannot
 //   stop the other sockets of the same burst from hearing about their changes.
 // - `close({ timeoutMs })` stops accepting, ends every open connection (FIN after everything
-//   written) and waits until each FIN and the bytes before it were acknowledged, connections
-//   the application already closed included; whatever has not finished when the timeout
-//   passes (on the stack's clock) is reset. It resolves with `{ drained, reset }` after the
-//   last frames went out, the driver stopped and the link closed.
+//   written) and waits until its FIN handshake finished both ways (our FIN and the bytes
+//   before it acknowledged, the peer's FIN received); connections the application already
+//   closed are waited for until their FIN is acknowledged, as a kernel's orphans. Whatever
+//   has not finished when the timeout passes (on the stack's clock) is reset. It resolves
+//   with `{ drained, reset }` after the last frames went out, the driver stopped and the
+//   link closed.
 //
 // Structure: one `Stack` is one instance on one thread; a `workers: N` option would start N
 // of these in worker threads from a separate module and leave this one unchanged.
@@ -184,7 +186,8 @@ export class Stack {
         });
       });
     }
-    for (const c of open) if (!c.destroyed) c.resetAndDestroy();
+    // Those left are finished (both FINs exchanged): let them go gracefully.
+    for (const c of open) if (!c.destroyed) c.destroy();
     // The last FINs, ACKs and RSTs go out before the driver stops.
     this.driver.pump();
     this.driver.stop();
