@@ -186,7 +186,7 @@ test('Ethernet: other hosts, multicast, VLANs, IPv6, LLC and unknown types are c
   assert.is(be16(out[0].bytes, 12), 0x0800);
 });
 
-test('IPv4 input: fragments, foreign destinations, bad sources and checksums are counted drops', () => {
+test('IPv4 input: fragments, foreign destinations, bad sources (broadcast, multicast, loopback, ours, 0 but for UDP) and checksums are counted drops', () => {
   const s = makeStack();
   feed(s, [fixture('arp-ping')[0]]);
   const frags = fixture('fragment').slice(0, 3);
@@ -199,12 +199,15 @@ test('IPv4 input: fragments, foreign destinations, bad sources and checksums are
     ipFrame(A_IP, ip('224.0.0.251'), 17, udp(A_IP, ip('224.0.0.251'), 5353, 5353, [0])),
     ipFrame(ip('10.61.0.255'), B_IP, 1, payload),
     ipFrame(ip('224.1.1.1'), B_IP, 1, payload),
+    ipFrame(ip('127.0.0.1'), B_IP, 1, payload),
+    ipFrame(B_IP, B_IP, 1, payload),
+    ipFrame(0, B_IP, 1, payload),
     badCsum,
     ipFrame(A_IP, B_IP, 1, payload, {}, BROADCAST_MAC),
   ]);
   assert.equal(delta(s, before), {
-    'eth.rx.frames': 9, 'drop.ipv4.fragment_no_reassembly': 3, 'drop.ipv4.not_for_us': 1, 'drop.ipv4.multicast_not_joined': 1,
-    'drop.ipv4.bad_source': 2, 'drop.ipv4.bad_checksum': 1, 'drop.ipv4.unicast_in_link_broadcast': 1,
+    'eth.rx.frames': 12, 'drop.ipv4.fragment_no_reassembly': 3, 'drop.ipv4.not_for_us': 1, 'drop.ipv4.multicast_not_joined': 1,
+    'drop.ipv4.bad_source': 5, 'drop.ipv4.bad_checksum': 1, 'drop.ipv4.unicast_in_link_broadcast': 1,
   });
   assert.is(out.length, 0);
 });

@@ -335,6 +335,8 @@ test('addresses: IPv4-mapped 16-byte slots and IPv4 helpers', () => {
   assert.is(w.ipv4IsValidSource(ip('224.0.0.1')), false);
   assert.is(w.ipv4IsValidSource(ip('255.255.255.255')), false);
   assert.is(w.ipv4IsValidSource(ip('0.1.2.3')), false);
+  assert.is(w.ipv4IsValidSource(ip('127.0.0.1')), false);
+  assert.is(w.ipv4IsValidSource(ip('240.0.0.1')), false);
   assert.is(w.ipv4IsValidSource(ip('10.0.0.1')), true);
 });
 

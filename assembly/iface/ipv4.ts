@@ -24,7 +24,7 @@ import { defineCounter, bump } from "../abi/counters";
 import { cfg, Cfg, Offload } from "../abi/config";
 import { txReserve, RxFlag, TxFlag } from "../frame/rings";
 import {
-  ipv4Parse, ipv4EmitHeader, ipv4Repr, ipv4IsFragment, Ipv4Error, IpProto, IPV4_HEADER_LEN, IP_TOTAL_LEN,
+  ipv4Parse, ipv4EmitHeader, ipv4Repr, ipv4IsFragment, Ipv4Error, IpProto, IPV4_HEADER_LEN,
 } from "../wire/ipv4";
 import { ethernetEmit, EtherType, ETH_HEADER_LEN, ETH_DST } from "../wire/ethernet";
 import {
@@ -35,10 +35,8 @@ import {
   macCopy, macStoreBroadcast, macStoreIpv4Multicast,
 } from "../wire/addr";
 import { UDP_CSUM } from "../wire/udp";
-import { ICMP_CSUM } from "../wire/icmpv4";
-import { UnreachCode } from "../wire/icmpv4";
-import { allocAligned } from "../frame/rings";
-import { txMaxFrame } from "../frame/rings";
+import { ICMP_CSUM, UnreachCode } from "../wire/icmpv4";
+import { allocAligned, txMaxFrame } from "../frame/rings";
 import { ethOwnMac, ethernetCommit, ethRxWasLinkBroadcast } from "./ethernet";
 import { arpFind, arpResolve, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState } from "./arp";
 import { icmpInput, icmpSendUnreachable } from "./icmpv4";
@@ -69,7 +67,6 @@ const TX_DROP_TOO_BIG = defineCounter("drop.ipv4_tx.too_big");
 /** Linux errno values returned (negated) by `ipv4OutputFinish`. */
 export namespace Errno {
   export const EMSGSIZE: i32 = 90;
-  export const ENOBUFS: i32 = 105;
   export const ENETUNREACH: i32 = 101;
   export const EHOSTUNREACH: i32 = 113;
 }
@@ -277,11 +274,17 @@ export function ipv4Input(p: usize, len: u32, rxFlags: u32): void {
   }
   const src = ipv4Repr.src;
   const dst = ipv4Repr.dst;
-  if (!ipv4IsValidSource(src) || ipv4IsBroadcast(src)) { bump(DROP_BAD_SOURCE); return; }
+  const proto = ipv4Repr.protocol;
+  const local = cfg(Cfg.Ipv4Addr);
+  // RFC 1122 3.2.1.3; 0.0.0.0 only for UDP (a host learning its address, e.g. DHCP); our own
+  // address from the wire is a spoof or a loop (a "martian" to Linux).
+  if (!ipv4IsValidSource(src) || ipv4IsBroadcast(src) || (src == 0 && proto != IpProto.UDP) || (src == local && local != 0)) {
+    bump(DROP_BAD_SOURCE);
+    return;
+  }
   const broadcast = ipv4IsBroadcast(dst);
   if (!broadcast) {
     if (ipv4IsMulticast(dst)) { bump(DROP_MULTICAST); return; }
-    const local = cfg(Cfg.Ipv4Addr);
     if (local == 0 || dst != local) { bump(DROP_NOT_FOR_US); return; }
     // RFC 1122 3.3.6: a unicast datagram that came in a link-layer broadcast is discarded.
     if (ethRxWasLinkBroadcast()) { bump(DROP_LINK_BROADCAST); return; }
@@ -289,7 +292,6 @@ export function ipv4Input(p: usize, len: u32, rxFlags: u32): void {
   if (ipv4IsFragment()) { bump(DROP_FRAGMENT); return; }
   const payload = p + <usize>headerLen;
   const payloadLen = ipv4Repr.totalLen - <u32>headerLen;
-  const proto = ipv4Repr.protocol;
   if (proto == IpProto.TCP) {
     if (broadcast) { bump(DROP_TCP_BROADCAST); return; }
     if ((rxFlags & RxFlag.L4_CSUM_BAD) != 0) { bump(DROP_TCP_CHECKSUM); return; }

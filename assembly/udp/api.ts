@@ -79,7 +79,8 @@ export function udpInit(): void {
   memory.fill(exchangeAddr, 0, IP_ADDR_SIZE + 8);
   exchangeData = heap.alloc(BUFFER_SIZE + 1);
   localSlot = heap.alloc(IP_ADDR_SIZE);
-  // RFC 6056 3.3.1 (simple randomization of the starting point), from the host's seed.
+  // Ephemeral ports (RFC 6056 2.1 range 49152-65535): the search starts at a point drawn from
+  // the host's seed, so two stacks with different seeds do not pick the same sequence.
   ephemeralNext = (cfg(Cfg.SeedLo) * 2654435761 + cfg(Cfg.SeedHi)) % EPHEMERAL_COUNT;
 }
 

@@ -81,8 +81,6 @@ export function udpSocketCount(): u32 { return socketCount; }
 @inline export function udpSendQueue(): u32 { return socketCount; }
 @inline export function udpState(i: u32): u32 { return load<u32>(socketAt(i), S_STATE); }
 @inline export function udpLocalPortOf(i: u32): u16 { return <u16>load<u32>(socketAt(i), S_PORT); }
-/** Address of socket `i`'s 16-byte local address. */
-@inline export function udpLocalAddrOf(i: u32): usize { return socketAt(i) + S_ADDR; }
 @inline export function udpFlagsOf(i: u32): u32 { return load<u32>(socketAt(i), S_FLAGS); }
 @inline export function udpQueuedCount(i: u32): u32 { return load<u32>(socketAt(i), S_COUNT); }
 export function udpSetFlags(i: u32, flags: u32): void { store<u32>(socketAt(i), flags, S_FLAGS); }
@@ -151,8 +149,8 @@ export function udpLookup(dst: usize, port: u16): i32 {
 @inline function recordSize(len: u32): u32 { return RECORD_HEADER + ((len + 3) & ~3); }
 
 /**
- * Appends a datagram of `len` bytes at `data` from `srcAddr` (16 bytes):`srcPort` to socket
- * `i`'s queue. Returns false, changing nothing, when it does not fit.
+ * Appends a datagram of `len` bytes at `data` with its peer `srcAddr` (16 bytes) and port word
+ * `srcPort` to queue `i`. Returns false, changing nothing, when it does not fit.
  */
 export function udpEnqueue(i: u32, data: usize, len: u32, srcAddr: usize, srcPort: u32): bool {
   const s = socketAt(i);
@@ -219,6 +217,3 @@ export function udpDequeue(i: u32): void {
 @inline export function udpRecordPort(rec: usize): u32 { return load<u32>(rec, R_PORT); }
 @inline export function udpRecordAddr(rec: usize): usize { return rec + R_ADDR; }
 @inline export function udpRecordData(rec: usize): usize { return rec + RECORD_HEADER; }
-
-/** Bytes held by socket `i`'s queue (records and wrap gaps); for tests and statistics. */
-export function udpQueuedBytes(i: u32): u32 { return load<u32>(socketAt(i), S_USED); }

@@ -62,17 +62,17 @@ export const IPV4_BROADCAST: u32 = 0xFFFFFFFF;
 
 /**
  * True when `a` may be a datagram's source (RFC 1122 3.2.1.3): not broadcast, multicast,
- * class E, or in 0.0.0.0/8 other than 0.0.0.0 itself (allowed while a host learns its address).
+ * class E, loopback (127/8, "MUST NOT appear outside a host"), or in 0.0.0.0/8 other than
+ * 0.0.0.0 itself (allowed while a host learns its address).
  */
 export function ipv4IsValidSource(a: u32): bool {
   if (a == IPV4_ANY) return true;
-  if ((a >>> 24) == 0) return false;
+  const first = a >>> 24;
+  if (first == 0 || first == 127) return false;
   return (a >>> 28) < 0xE;
 }
 
 // ---- MAC (Ethernet) ----
-
-export const MAC_SIZE: u32 = 6;
 
 /** True for ff:ff:ff:ff:ff:ff at `p`. */
 @inline export function macIsBroadcast(p: usize): bool {

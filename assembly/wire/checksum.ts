@@ -64,11 +64,6 @@ export function checksumSum(ptr: usize, len: u32): u32 {
   return <u32>bswap<u16>(<u16>folded);
 }
 
-/** Checksum field value (host order) for `len` bytes at `ptr` with `initial` (a folded sum) added. */
-@inline export function checksumCompute(ptr: usize, len: u32, initial: u32): u16 {
-  return checksumFinish(checksumAdd(checksumSum(ptr, len), initial));
-}
-
 /**
  * RFC 1624 equation 3: the new checksum field HC' after a 16-bit field changes from `oldWord`
  * to `newWord`: HC' = ~(~HC + ~m + m'). All values in host order.

@@ -29,7 +29,6 @@ import { checksumSum, checksumFinish } from "./checksum";
 @inline export const IP_SRC: u32 = 12;
 @inline export const IP_DST: u32 = 16;
 export const IPV4_HEADER_LEN: u32 = 20;
-export const IPV4_MAX_HEADER_LEN: u32 = 60;
 
 /** Flag bits in the host-order flags/fragment-offset word. */
 export const IP_FLAG_DF: u16 = 0x4000;
