@@ -125,4 +125,20 @@ test('counters are the stack counters by name; close is idempotent and checks it
   assert.equal(await p, { drained: 0, reset: 0 });
 });
 
+test('debug: true runs the unoptimised build, which carries the same API', async () => {
+  const [a, b] = MemoryLink.pair({ seed: 3 });
+  const clock = new VirtualClock();
+  const server = await createStack({ link: a, address: '10.0.0.1/24', clock, debug: true });
+  const client = await createStack({ link: b, address: '10.0.0.2/24', clock, debug: true });
+  server.net.createServer((s) => s.pipe(s)).listen(7);
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+  sock.end('debug build');
+  const chunks = [];
+  for await (const chunk of sock) chunks.push(chunk);
+  assert.is(Buffer.concat(chunks).toString(), 'debug build');
+  assert.is(server.counters()['tcp.conn.passive_opens'], 1);
+  await client.close();
+  await server.close();
+});
+
 test.run();

@@ -38,10 +38,7 @@ const LINUX_ERRNO_NAMES: Readonly<Record<number, string>> = {
 
 /** Linux errno numbers used by the host code itself. */
 export const Errno = {
-  EBADF: 9,
   EAGAIN: 11,
-  EINVAL: 22,
-  EPIPE: 32,
   EMSGSIZE: 90,
   EADDRINUSE: 98,
   ENOBUFS: 105,
