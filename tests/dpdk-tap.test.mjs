@@ -1,13 +1,16 @@
 // Interop with the Linux kernel across DPDK's net_tap (root only; CI runs as root): the
 // kernel side of the tap is addressed, the stack runs on the DPDK side, and the kernel's own
-// `ping` must get every reply. Also, as a user without privileges, the same device fails with
-// ERR_WASM_TCPIP_DPDK_PERMISSION naming the fix.
+// `ping` must get every reply. The port's checksum offloads are checked against the kernel:
+// it marks what it sends as verified, and accepts what the port completed. As a user without
+// privileges, the same device fails with ERR_WASM_TCPIP_DPDK_PERMISSION naming the fix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { dpdkOrSkip, rootOrSkip } from './support/dpdk.mjs';
+import { dpdkOrSkip, rootOrSkip, stackInstance, ringsOf, putTx, takeRx } from './support/dpdk.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-tap.test.mjs');
 const root = dpdk && rootOrSkip('tests/dpdk-tap.test.mjs (net_tap)');
@@ -42,6 +45,69 @@ if (root) {
     const [code, message] = r.stdout.trim().split('\n');
     assert.is(code, 'ERR_WASM_TCPIP_DPDK_PERMISSION', r.stdout + r.stderr);
     assert.match(message, /net_tap9 needs root \(CAP_NET_ADMIN\).*run as root/);
+  });
+
+  test('checksum offloads on net_tap: RX flags say verified, TX checksums completed by the port', async () => {
+    const t = tag + 1;
+    const iface = `wto${process.pid % 100000}`;
+    const kernelIp = `10.98.${t}.1`;
+    const dpdkIp = [10, 98, t, 2];
+    startEal({ vdevs: [`net_tap${t},iface=${iface}`] });
+    const { port, configured } = openPort(`net_tap${t}`);
+    const TX_ALL = 1 | 2 | 4;
+    const RX_CSUM = 16;
+    assert.is(configured.offloads & (TX_ALL | RX_CSUM), TX_ALL | RX_CSUM, 'net_tap offers IPv4/TCP/UDP checksums both ways');
+    const s = stackInstance();
+    const q = new dpdk.Queue(port.portId, 0, s.exports.memory.buffer, ringsOf(s));
+    port.start();
+    const sock = createSocket('udp4');
+    try {
+      const portMac = port.info().mac;
+      execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`]);
+      execFileSync('ip', ['addr', 'add', `${kernelIp}/24`, 'dev', iface]);
+      execFileSync('ip', ['link', 'set', iface, 'up']);
+      execFileSync('ip', ['neigh', 'replace', dpdkIp.join('.'), 'lladdr', [...portMac].map((b) => b.toString(16).padStart(2, '0')).join(':'), 'dev', iface]);
+      const kernelMac = Buffer.from(readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim().split(':').map((h) => parseInt(h, 16)));
+      await new Promise((r) => sock.bind(0, kernelIp, r));
+      const kernelPort = sock.address().port;
+
+      // Kernel to DPDK: the frame arrives flagged as verified by the port.
+      await new Promise((r) => sock.send('from the kernel', 7777, dpdkIp.join('.'), r));
+      let frame;
+      for (let i = 0; i < 500 && !frame; i++) {
+        const n = q.rx();
+        frame = takeRx(s, n).find((f) => f.bytes.length > 42 && f.bytes[23] === 17);
+        if (!frame) await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.ok(frame, 'the datagram reached the DPDK queue');
+      assert.is(Buffer.from(frame.bytes.subarray(42)).toString(), 'from the kernel');
+      assert.is(frame.flags & 0b1111, 0b0101, 'IP and L4 checksums good, none bad');
+
+      // DPDK to kernel: checksums left blank, the port fills them; the kernel accepts the datagram.
+      const payload = Buffer.from('from dpdk, checksummed by the port');
+      const f = Buffer.alloc(42 + payload.length);
+      kernelMac.copy(f, 0);
+      portMac.copy(f, 6);
+      f.writeUInt16BE(0x0800, 12);
+      f.set([0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 17, 0, 0], 14);
+      f.writeUInt16BE(28 + payload.length, 16);
+      f.set(dpdkIp, 26);
+      f.set(kernelIp.split('.').map(Number), 30);
+      f.writeUInt16BE(7777, 34);
+      f.writeUInt16BE(kernelPort, 36);
+      f.writeUInt16BE(8 + payload.length, 38);
+      payload.copy(f, 42);
+      const got = new Promise((r) => sock.once('message', (m) => r(m)));
+      putTx(s, [f], [{ flags: 1 | 2 | 8, l2: 14, l3: 20, l4: 8 }]);
+      assert.is(q.tx(1), 1);
+      assert.equal(await got, payload);
+      const st = q.stats();
+      assert.is(st.txSoftwareIpCsum + st.txSoftwareL4Csum, 0, 'the port computed both checksums');
+    } finally {
+      sock.close();
+      q.close();
+      port.close();
+    }
   });
 
   test('the kernel pings the stack across net_tap: 100 of 100 replies', async () => {
