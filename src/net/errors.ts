@@ -41,6 +41,7 @@ export const Errno = {
   EAGAIN: 11,
   EMSGSIZE: 90,
   EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
   ENOBUFS: 105,
   ENOTCONN: 107,
 } as const;

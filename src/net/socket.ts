@@ -228,7 +228,7 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
       if (this.destroyed) return;
       this.connectSyscallTarget = [address, port];
       if (options.localAddress !== undefined && parseIpv4(options.localAddress) !== this.ctx.localAddress) {
-        this.destroy(errnoException(99, 'connect', address, port));
+        this.destroy(errnoException(-Errno.EADDRNOTAVAIL, 'connect', address, port));
         return;
       }
       if (this.ctx.closing) {
