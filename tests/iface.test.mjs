@@ -115,6 +115,22 @@ test('ARP failure: 3 requests 1 s apart, then queued frames dropped and senders 
   assert.is(poll(s, 4 * SEC + 1).length, 1, 'a new request');
 });
 
+test('ARP: frames released after resolution keep their order when the TX ring is short', () => {
+  const s = makeStack({ txSlots: 1 });
+  const h = udpOpenBound(s, 5000);
+  for (const n of [1, 2, 3]) udpSend(s, h, A_IP, 9, [n]);
+  let out = poll(s, 0);
+  assert.is(be16(out[0].bytes, 12), 0x0806, 'the one slot carries the ARP request');
+  const what = (f) => (f.bytes[23] === 17 ? `udp${f.bytes[42]}` : `icmp${f.bytes[34]}`);
+  const sent = [];
+  sent.push(...feed(s, [arpFrom(A_MAC, A_IP, B_IP, 2, B_MAC, B_MAC)], 1).map(what));
+  // An echo request in the next burst: its reply must not overtake the datagrams still waiting.
+  sent.push(...feed(s, [fixture('arp-ping')[2]], 2).map(what));
+  for (let t = 3; t < 8; t++) sent.push(...poll(s, t).map(what));
+  assert.equal(sent, ['udp1', 'udp2', 'udp3', 'icmp0']);
+  assert.is(s.exports.arpPendingFree(), 64);
+});
+
 test('ARP table: bounded by arpEntries (oldest evicted), entries expire after arpTtlSec, a request refreshes', () => {
   const s = makeStack({ arpEntries: 4, arpTtlSec: 10 });
   const hosts = [11, 12, 13, 14, 15, 16].map((n) => ip(`10.61.0.${n}`));

@@ -217,6 +217,17 @@ export function arpPendingCommit(i: u32, len: u32, flags: u32, l2: u32, l3: u32,
   store<u16>(e, load<u16>(e, E_PENDING) + 1, E_PENDING);
 }
 
+/**
+ * For output to REACHABLE entry `i`: sends its waiting frames first and answers whether some
+ * still wait (no TX room), in which case new frames must queue behind them to keep their order.
+ */
+export function arpDrainBeforeSend(i: u32): bool {
+  const e = entryAt(i);
+  if (load<i32>(e, E_HEAD) < 0) return false;
+  flushPending(i);
+  return load<i32>(e, E_HEAD) >= 0;
+}
+
 /** Frees every frame waiting on entry `i`, counting each on `counter`. */
 function dropPending(i: u32, counter: i32): void {
   const e = entryAt(i);

@@ -38,7 +38,9 @@ import { UDP_CSUM } from "../wire/udp";
 import { ICMP_CSUM, UnreachCode } from "../wire/icmpv4";
 import { allocAligned, txMaxFrame } from "../frame/rings";
 import { ethOwnMac, ethernetCommit, ethRxWasLinkBroadcast } from "./ethernet";
-import { arpFind, arpResolve, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState } from "./arp";
+import {
+  arpFind, arpResolve, arpDrainBeforeSend, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState,
+} from "./arp";
 import { icmpInput, icmpSendUnreachable } from "./icmpv4";
 import { udpInput } from "../udp/input";
 import { tcpInput } from "../tcp/input";
@@ -133,7 +135,7 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   }
   const entry = <u32>arpFind(nextHop, true);
   const state = arpState(entry);
-  if (state == ArpState.REACHABLE) return toSlotWithMac(arpMac(entry), false, dst);
+  if (state == ArpState.REACHABLE && !arpDrainBeforeSend(entry)) return toSlotWithMac(arpMac(entry), false, dst);
   if (state == ArpState.FAILED) return fail(-Errno.EHOSTUNREACH);
   arpResolve(entry);
   const frame = arpPendingReserve(entry);
