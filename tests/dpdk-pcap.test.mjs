@@ -40,7 +40,7 @@ function pcapPort(frames) {
 }
 
 if (dpdk) {
-  startEal({});
+  startEal({ hugepages: false });
 
   for (const zeroCopy of [false, true]) {
     test(`replay: every fixture frame arrives byte for byte (${zeroCopy ? 'zero-copy' : 'copying'}), and leaves into the output capture`, () => {

@@ -40,7 +40,7 @@ async function withPair(body) {
 }
 
 if (dpdk) {
-  startEal({});
+  startEal({ hugepages: false });
 
   test('TCP: 4 MiB from one stack to the other arrive intact over net_ring', () => withPair(async (pair) => {
     const payload = bytes(4 << 20, 7);

@@ -68,7 +68,7 @@ let link;
 
 if (root) {
   test.before(async () => {
-    startEal({ vdevs: [`net_tap${tag},iface=${IFACE}`] });
+    startEal({ hugepages: false, vdevs: [`net_tap${tag},iface=${IFACE}`] });
     port = openPort(`net_tap${tag}`).port;
     link = new DpdkLink({ port: port.portId });
     stack = await createStack({ link, address: `${STACK}/24`, seed: 5, poll: 'busy' });

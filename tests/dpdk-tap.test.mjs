@@ -37,7 +37,7 @@ function run(cmd, args) {
 if (root) {
   test('as an unprivileged user, net_tap fails with a permission error naming the fix', () => {
     const script =
-      "import('./dist/dpdk/index.js').then((m) => { try { m.startEal({ vdevs: ['net_tap9,iface=wttnobody'] }); console.log('started'); } " +
+      "import('./dist/dpdk/index.js').then((m) => { try { m.startEal({ hugepages: false, vdevs: ['net_tap9,iface=wttnobody'] }); console.log('started'); } " +
       "catch (e) { console.log(e.code); console.log(e.message.split('\\n')[0]); } })";
     const r = spawnSync(process.execPath, ['-e', script], {
       cwd: fileURLToPath(new URL('..', import.meta.url)), uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60_000,
@@ -52,7 +52,7 @@ if (root) {
     const iface = `wto${process.pid % 100000}`;
     const kernelIp = `10.98.${t}.1`;
     const dpdkIp = [10, 98, t, 2];
-    startEal({ vdevs: [`net_tap${t},iface=${iface}`] });
+    startEal({ hugepages: false, vdevs: [`net_tap${t},iface=${iface}`] });
     const { port, configured } = openPort(`net_tap${t}`);
     const TX_ALL = 1 | 2 | 4;
     const RX_CSUM = 16;
@@ -111,7 +111,7 @@ if (root) {
   });
 
   test('the kernel pings the stack across net_tap: 100 of 100 replies', async () => {
-    startEal({ vdevs: [`net_tap${tag},iface=${IFACE}`] });
+    startEal({ hugepages: false, vdevs: [`net_tap${tag},iface=${IFACE}`] });
     const { port, configured } = openPort(`net_tap${tag}`);
     assert.ok(port.info().driver === 'net_tap');
     const link = new DpdkLink({ port: port.portId });

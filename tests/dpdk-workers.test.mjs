@@ -40,7 +40,7 @@ parentPort.once('message', () => {
 `;
 
 if (dpdk) {
-  startEal({});
+  startEal({ hugepages: false });
 
   test('two workers, two queues: each its own lcore, its own frames back', async () => {
     const id = dpdk.ringPorts.createLoopback('workers', { queues: 2 });

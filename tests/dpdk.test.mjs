@@ -49,7 +49,7 @@ function status(key) {
 
 if (dpdk) {
   const cpusBefore = status('Cpus_allowed_list');
-  startEal({ memoryMb: 512 });
+  startEal({ hugepages: false, memoryMb: 512 });
 
   test('EAL leaves the main thread on every CPU it had, and handles every real-time signal', () => {
     assert.is(status('Cpus_allowed_list'), cpusBefore, 'EAL pins its main thread; the shim restores the affinity');
@@ -59,14 +59,14 @@ if (dpdk) {
   });
 
   test('EAL starts once: same options are a no-op, other options a coded error', () => {
-    const again = startEal({ memoryMb: 512 });
+    const again = startEal({ hugepages: false, memoryMb: 512 });
     assert.is(again.initialisedNow, false);
-    assert.is(codeOf(() => startEal({ memoryMb: 256 })), 'ERR_WASM_TCPIP_DPDK_EAL_STARTED');
+    assert.is(codeOf(() => startEal({ hugepages: false, memoryMb: 256 })), 'ERR_WASM_TCPIP_DPDK_EAL_STARTED');
     assert.equal(ealArgs({ memoryMb: 512, hugepages: false }), ['wasm-tcpip', '-l', '0', '--no-telemetry', '--no-huge', '-m', '512', '--no-shconf', '--no-pci']);
   });
 
   test('a vdev is hot-plugged by a later start, and one that fails to probe is an error', () => {
-    const r = startEal({ memoryMb: 512, vdevs: ['net_null7'] });
+    const r = startEal({ hugepages: false, memoryMb: 512, vdevs: ['net_null7'] });
     assert.ok(r.ports.some((p) => p.name === 'net_null7' && p.driver === 'net_null'));
     let err;
     try {

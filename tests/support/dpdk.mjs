@@ -3,6 +3,8 @@
 //
 // Rule: a test that cannot run here prints `skip: <reason>`; under CI (CI=true), where the
 // machine is prepared as root with libdpdk, the same condition is a failure instead.
+// Tests start EAL with `hugepages: false` (only tests/dpdk-hugepages.test.mjs uses them): the
+// runner runs files in parallel, and 'auto' would race for the pages that test reserves.
 
 import { StackInstance } from '../../dist/wasm/instance.js';
 import { dpdkAvailable, loadDpdk } from '../../dist/dpdk/addon.js';
