@@ -104,6 +104,8 @@ class ScriptRun {
   private scriptLocalIsn = 0;
   private liveLocalIsn = 0;
   private learnIsn = true;
+  /** Ports of the last datagram a script's socket sent (outbound UDP lines are checked against them). */
+  private udpPorts: { src: number; dst: number } | undefined;
   private readonly tsValMap = new Map<number, number>();
   private firstTs: { script: number; live: number } | undefined;
   // The one blocking call in flight.
@@ -202,6 +204,7 @@ class ScriptRun {
       this.sockets = new SocketTable(h, {
         localIp: s.localIp, remoteIp: s.remoteIp, bindPort: s.bindPort, connectPort: s.connectPort,
         warn: (m) => this.warnings.push(`line ${this.currentLine}: ${m}`),
+        udpSent: (src, dst) => { this.udpPorts = { src, dst }; },
       });
       h.afterBurst = () => this.retryPending();
     }
@@ -507,6 +510,10 @@ class ScriptRun {
     if (p.proto === 'udp') {
       if (!d.udp) mismatch('protocol', 'udp', String(ip.proto));
       if (!d.udp!.checksumOk) mismatch('udp_checksum', 'valid', 'bad');
+      const ports = ev.ports ?? this.udpPorts;
+      if (ports && (d.udp!.srcPort !== ports.src || d.udp!.dstPort !== ports.dst)) {
+        mismatch('udp ports', `${ports.src} > ${ports.dst}`, `${d.udp!.srcPort} > ${d.udp!.dstPort}`);
+      }
       if (d.udp!.payload.length !== p.len) mismatch('udp payload length', String(p.len), String(d.udp!.payload.length));
       return;
     }

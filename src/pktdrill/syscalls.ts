@@ -51,7 +51,26 @@ export interface SyscallContext {
   bindPort: number;
   connectPort: number;
   warn(message: string): void;
+  /** A UDP datagram was handed to the stack: its ports, for checking the outbound line. */
+  udpSent(srcPort: number, dstPort: number): void;
 }
+
+/** The stack's UDP socket ABI (assembly/udp/api.ts header). */
+interface UdpAbi {
+  udpOpen(): number;
+  udpBind(h: number, port: number): number;
+  udpSendTo(h: number, port: number, len: number): number;
+  udpRecvFrom(h: number): number;
+  udpPending(h: number): number;
+  udpLocalPort(h: number): number;
+  udpClose(h: number): number;
+  udpAddrPtr(): number;
+  udpBufferPtr(): number;
+  udpBufferSize(): number;
+}
+const UDP_EXPORTS: ReadonlyArray<keyof UdpAbi> = [
+  'udpOpen', 'udpBind', 'udpSendTo', 'udpRecvFrom', 'udpPending', 'udpLocalPort', 'udpClose', 'udpAddrPtr', 'udpBufferPtr', 'udpBufferSize',
+];
 
 type Info = TcpInfo;
 
@@ -68,6 +87,8 @@ interface Sock {
   errorReported: boolean;
   /** shutdown(SHUT_RD or SHUT_RDWR) was called: read() returns 0 (end of file), as Linux. */
   readShut: boolean;
+  /** UDP: the default destination set by connect(). */
+  udpPeer?: { addr: number; port: number };
   opts: {
     reuseaddr: number; sndbuf: number; rcvbuf: number; keepalive: number; keepidle: number; keepintvl: number;
     keepcnt: number; nodelay: number; maxseg: number; userTimeout: number; linger: { onoff: number; linger: number };
@@ -84,6 +105,47 @@ export class SocketTable {
     else this.missingTcp = found.missing;
   }
   private missingTcp: string[] = [];
+
+  private udp(): UdpAbi {
+    const ex = this.h.instance.exports as unknown as Record<string, unknown>;
+    const missing = UDP_EXPORTS.filter((n) => typeof ex[n] !== 'function');
+    if (missing.length) throw new SyscallError(`this stack build has no UDP socket ABI (missing exports: ${missing.join(', ')}): rebuild with \`npm run build:wasm\``);
+    return ex as unknown as UdpAbi;
+  }
+
+  /** Writes an IPv4 address into the UDP exchange slot (::ffff:a.b.c.d). */
+  private setUdpAddr(addr: number): void {
+    const udp = this.udp();
+    const p = udp.udpAddrPtr();
+    const inst = this.h.instance;
+    inst.refreshViews();
+    inst.u8.fill(0, p, p + 16);
+    inst.u8[p + 10] = 0xff;
+    inst.u8[p + 11] = 0xff;
+    inst.dv.setUint32(p + 12, addr >>> 0, false);
+  }
+
+  private udpSend(s: Sock, addr: number, port: number, len: number): CallResult {
+    const udp = this.udp();
+    if (len > udp.udpBufferSize()) return this.fail(ERRNO.EMSGSIZE);
+    this.setUdpAddr(addr);
+    const inst = this.h.instance;
+    const b = udp.udpBufferPtr();
+    inst.refreshViews();
+    for (let i = 0; i < len; i++) inst.u8[b + i] = i & 0xff;
+    const r = udp.udpSendTo(s.handle, port, len);
+    if (r < 0) return this.fail(-r);
+    this.ctx.udpSent(udp.udpLocalPort(s.handle), port);
+    this.h.pollNow();
+    return { ret: r };
+  }
+
+  private udpRecv(s: Sock, want: number, nonblock: boolean): CallResult | undefined {
+    const r = this.udp().udpRecvFrom(s.handle);
+    if (r === -ERRNO.EAGAIN) return nonblock ? this.fail(ERRNO.EAGAIN) : undefined;
+    if (r < 0) return this.fail(-r);
+    return { ret: Math.min(r, want) };
+  }
 
   /** Starts a call; the returned attempt is run at once and, while it blocks, after every burst. */
   start(ev: SyscallEvent): Attempt {
@@ -189,7 +251,12 @@ export class SocketTable {
       const type = this.num(args[1], 'socket type');
       const base = type & ~(SYMBOLS.SOCK_NONBLOCK | SYMBOLS.SOCK_CLOEXEC);
       if (base === SYMBOLS.SOCK_DGRAM) {
-        throw new SyscallError('UDP sockets are not supported by the runner yet: the stack exports no UDP socket ABI it can map socket(SOCK_DGRAM) onto');
+        const h = this.udp().udpOpen();
+        if (h < 0) return this.fail(-h);
+        const s = this.newSock('udp', (type & SYMBOLS.SOCK_NONBLOCK) !== 0);
+        s.handle = h;
+        s.role = 'connection';
+        return { ret: s.fd };
       }
       if (base !== SYMBOLS.SOCK_STREAM) return this.fail(ERRNO.EINVAL);
       const s = this.newSock('tcp', (type & SYMBOLS.SOCK_NONBLOCK) !== 0);
@@ -201,8 +268,15 @@ export class SocketTable {
     return () => {
       const s = this.sock(args[0]);
       if (!isSock(s)) return s;
-      if (s.bound || s.role !== 'new') return this.fail(ERRNO.EINVAL);
       const a = this.sockaddr(args[1], this.ctx.localIp, this.ctx.bindPort);
+      if (s.kind === 'udp') {
+        this.setUdpAddr(a.addr);
+        const r = this.udp().udpBind(s.handle, a.port);
+        if (r < 0) return this.fail(-r);
+        s.bound = a;
+        return { ret: 0 };
+      }
+      if (s.bound || s.role !== 'new') return this.fail(ERRNO.EINVAL);
       if (a.addr !== 0 && a.addr !== this.ctx.localIp) return this.fail(ERRNO.EADDRNOTAVAIL);
       s.bound = a;
       return { ret: 0 };
@@ -251,6 +325,10 @@ export class SocketTable {
         const s = this.sock(args[0]);
         if (!isSock(s)) return s;
         sockRef = s;
+        if (s.kind === 'udp') {
+          s.udpPeer = this.sockaddr(args[1], this.ctx.remoteIp, this.ctx.connectPort);
+          return { ret: 0 };
+        }
         if (s.role === 'connection') {
           const info = this.info(s.handle);
           const err = this.takeError(s, info);
@@ -284,6 +362,7 @@ export class SocketTable {
       const want = this.num(args[2], 'length');
       const flags = name === 'read' ? 0 : (evalExpr(args[3]) ?? 0) as number;
       const nonblock = s.nonblock || (flags & SYMBOLS.MSG_DONTWAIT) !== 0;
+      if (s.kind === 'udp') return this.udpRecv(s, want, nonblock);
       if (s.role !== 'connection') return this.fail(ERRNO.ENOTCONN);
       if (s.readShut) return { ret: 0 };
       const tcp = this.abi();
@@ -317,6 +396,13 @@ export class SocketTable {
       const want = this.num(args[2], 'length');
       const flags = name === 'write' ? 0 : (evalExpr(args[3]) ?? 0) as number;
       const nonblock = s.nonblock || (flags & SYMBOLS.MSG_DONTWAIT) !== 0;
+      if (s.kind === 'udp') {
+        const to = name === 'sendto' && args[4] && args[4].kind !== 'ellipsis'
+          ? this.sockaddr(args[4], this.ctx.remoteIp, this.ctx.connectPort)
+          : s.udpPeer;
+        if (!to) return this.fail(ERRNO.EDESTADDRREQ);
+        return this.udpSend(s, to.addr, to.port, want);
+      }
       if (s.role !== 'connection') return this.fail(s.role === 'new' ? ERRNO.EPIPE : ERRNO.ENOTCONN);
       const tcp = this.abi();
       const info = this.info(s.handle);
@@ -361,6 +447,10 @@ export class SocketTable {
       const s = this.sock(args[0]);
       if (!isSock(s)) return s;
       this.socks.delete(s.fd);
+      if (s.kind === 'udp') {
+        const r = this.udp().udpClose(s.handle);
+        return r < 0 ? this.fail(-r) : { ret: 0 };
+      }
       if (s.handle >= 0) {
         const tcp = this.abi();
         const r = s.opts.linger.onoff && s.opts.linger.linger === 0 ? tcp.tcpAbort(s.handle) : tcp.tcpClose(s.handle);
@@ -513,7 +603,10 @@ export class SocketTable {
     const s = this.socks.get(fd);
     if (!s) return SYMBOLS.POLLNVAL;
     let r = 0;
-    if (s.role === 'listener') {
+    if (s.kind === 'udp') {
+      if (this.udp().udpPending(s.handle) > 0) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
+      r |= SYMBOLS.POLLOUT | SYMBOLS.POLLWRNORM;
+    } else if (s.role === 'listener') {
       if (this.info(s.handle).flags & INFO_CAN_ACCEPT) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
     } else if (s.role === 'connection') {
       const info = this.info(s.handle);
@@ -561,7 +654,7 @@ export class SocketTable {
   describe(): string {
     const parts: string[] = [];
     for (const s of this.socks.values()) {
-      if (s.handle < 0) { parts.push(`fd ${s.fd}: ${s.role}`); continue; }
+      if (s.handle < 0 || s.kind === 'udp') { parts.push(`fd ${s.fd}: ${s.kind} ${s.role}`); continue; }
       const i = this.info(s.handle);
       parts.push(`fd ${s.fd}: ${s.role} state ${i.state} error ${i.error ? errnoName(i.error) : 0} readable ${i.readable}`);
     }
