@@ -57,6 +57,12 @@ Napi::Object RssObject(Napi::Env env, uint16_t pid) {
   if (enabled && rte_eth_dev_rss_hash_conf_get(pid, &rss) == 0) {
     o.Set("key", Napi::Buffer<uint8_t>::Copy(env, key.data(), rss.rss_key_len));
     o.Set("hashFunctions", Napi::Number::New(env, static_cast<double>(rss.rss_hf)));
+  } else if (enabled) {
+    // The driver cannot report its hash configuration (net_tap): report what was configured.
+    auto lock = PortRegistry::Lock();
+    const PortState& s = PortRegistry::Get(pid);
+    o.Set("key", Napi::Buffer<uint8_t>::Copy(env, s.rssKey.data(), s.rssKey.size()));
+    o.Set("hashFunctions", Napi::Number::New(env, static_cast<double>(conf.rx_adv_conf.rss_conf.rss_hf)));
   } else {
     o.Set("key", env.Null());
     o.Set("hashFunctions", 0);
@@ -252,6 +258,7 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   s.txDescs = txDescs;
   s.mtu = mtu;
   s.offloads = enabled;
+  s.rssKey = rss ? key : std::vector<uint8_t>();
   s.queueReady.assign(queues, false);
   s.queueZeroCopy.assign(queues, false);
   lock.unlock();

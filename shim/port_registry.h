@@ -30,6 +30,8 @@ struct PortState {
   uint16_t rxDescs = 0;
   uint16_t txDescs = 0;
   uint32_t mtu = 0;
+  /** The Toeplitz key configured (empty when RSS is off). */
+  std::vector<uint8_t> rssKey;
   /** `offload::` bits enabled on the port. */
   uint32_t offloads = 0;
   /** Per queue pair: set up (rte_eth_rx/tx_queue_setup done with a live pool). */

@@ -47,6 +47,17 @@ if (root) {
     assert.match(message, /net_tap9 needs root \(CAP_NET_ADMIN\).*run as root/);
   });
 
+  test('two queues on net_tap: RSS on with the symmetric key', () => {
+    const t = tag + 2;
+    startEal({ hugepages: false, vdevs: [`net_tap${t},iface=wtr${process.pid % 100000}`] });
+    const { port, configured } = openPort(`net_tap${t}`, { queues: 2 });
+    assert.is(configured.queues, 2);
+    assert.is(configured.rss.enabled, true);
+    assert.equal([...configured.rss.key], Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 0x6d : 0x5a)));
+    assert.ok(configured.rss.hashFunctions !== 0);
+    port.close();
+  });
+
   test('checksum offloads on net_tap: RX flags say verified, TX checksums completed by the port', async () => {
     const t = tag + 1;
     const iface = `wto${process.pid % 100000}`;

@@ -23,7 +23,9 @@ const plan = dpdk.Queue.plan(workerData.port, rings);
 const region = s.exports.extbufReserve(plan.zeroCopyBytes, plan.zeroCopyAlign);
 const q = new dpdk.Queue(workerData.port, workerData.queue, s.exports.memory.buffer, rings, { zeroCopyOffset: region, zeroCopyBytes: plan.zeroCopyBytes });
 parentPort.postMessage({ lcore, attached: true });
-parentPort.once('message', () => {
+parentPort.once('message', (what) => {
+  if (what === 'exit') process.exit(0); // leaves without closing the queue: the thread's cleanup hook releases it
+
   const frames = Array.from({ length: 20 }, (_, i) => {
     const f = bytes(64 + i * 50, workerData.queue * 1000 + i);
     f[12] = 0x88; f[13] = 0xb5;
@@ -64,6 +66,20 @@ if (dpdk) {
       assert.is(r.lcoreAfter, attached[k].lcore, 'registration is once per thread');
     });
     await Promise.all(workers.map((w) => w.terminate()));
+    port.close();
+  });
+
+  test('a worker that exits without closing its queue releases it', async () => {
+    const id = dpdk.ringPorts.createLoopback('leaver');
+    const { port } = openPort(id);
+    const w = new Worker(WORKER, { eval: true, workerData: { port: id, queue: 0 } });
+    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    assert.equal(port.state().queuesAttached, [true]);
+    port.start();
+    const exited = new Promise((r) => w.once('exit', r));
+    w.postMessage('exit');
+    await exited;
+    assert.equal(port.state().queuesAttached, [false], 'the queue was released by the thread cleanup');
     port.close();
   });
 }
