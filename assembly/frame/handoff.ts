@@ -62,5 +62,7 @@ export function handoffClaim(src: u32, dst: u32, srcPort: u32, dstPort: u32): bo
 export function handoffOutCount(): u32 { return listLen; }
 /** Address of the list (entries of `ENTRY_BYTES`: RX descriptor index, target queue). */
 export function handoffOutPtr(): usize { return list; }
+/** The host passed the listed frames on (a list read twice would pass them on twice). */
+export function handoffOutClear(): void { listLen = 0; }
 /** The host delivered `n` frames handed over by other queues in this burst's input. */
 export function handoffCountIn(n: u32): void { bumpBy(HANDOFF_IN, <u64>n); }

@@ -14,6 +14,7 @@
 
 import { defineCounter, bump } from "../abi/counters";
 import { arpAdopt } from "./arp";
+import { setNow } from "../util/time";
 
 const SHARED_OUT = defineCounter("arp.shared.out");
 const SHARED_IN = defineCounter("arp.shared.in");
@@ -57,8 +58,12 @@ export function neighbourLearnedClear(): void { learnedLen = 0; }
 export function neighbourImportPtr(): usize { return imports; }
 export function neighbourImportMax(): u32 { return MAX_LISTED; }
 
-/** Adopts the first `n` entries the host wrote at `neighbourImportPtr()`. */
-export function neighbourImport(n: u32): void {
+/**
+ * Adopts the first `n` entries the host wrote at `neighbourImportPtr()`, at `nowUs` (the time
+ * of the burst about to run: an entry's lifetime starts now, not at this stack's last burst).
+ */
+export function neighbourImport(n: u32, nowUs: f64): void {
+  setNow(nowUs);
   if (n > MAX_LISTED) n = MAX_LISTED;
   for (let i: u32 = 0; i < n; i++) {
     const e = imports + i * NEIGHBOUR_ENTRY_BYTES;

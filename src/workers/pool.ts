@@ -1,0 +1,289 @@
+// `createStack({ workers: N, app, link, address, ... })`: one worker thread per queue, each
+// with its own stack instance on its own queue, running the application module beside it.
+//
+// Guarantees:
+// - Every worker's stack has the same address, MAC and seed (one interface, N queues); the
+//   seed is drawn once when not given. Each worker gets the port's RSS key and redirection
+//   table, its hand-off rings to and from every other worker, and the shared neighbour table
+//   (src/workers/queue-link.ts), so flows, ARP entries and stray frames behave as on one stack.
+// - The application module (a path resolved against the current directory, or a file: URL)
+//   is imported in every worker and its default export (or `start`) is called with
+//   `{ stack, worker, workers }`. Listening is per worker: the app's `listen(port)` runs in
+//   every worker, so every queue accepts (a listener in one worker only would see only the
+//   flows its queue owns). An optional `stop` export runs after the worker's stack drained.
+// - `createStack` resolves once every worker is ready; if one fails to start, the others are
+//   stopped and it rejects with `code` ERR_WASM_TCPIP_WORKER and `worker` (the index).
+// - Afterwards, a worker's uncaught exception or unexpected exit is emitted as 'error' on the
+//   handle (same code, `worker` set) and pending requests to that worker reject: nothing hangs.
+// - `close({ timeoutMs })` drains every worker's stack (Stack.close semantics) and resolves
+//   with the summed `{ drained, reset }` and the per-worker results once the threads exited.
+// - `counters()` gives the sum over workers and each worker's own.
+
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { randomInt } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+import { SharedMemoryPort } from '../links/shared-memory.js';
+import { derivedMac } from '../stack/options.js';
+import { formatMac, parseIpv4 } from '../net/ipv4.js';
+import { FrameRing, type FrameRingDescription } from './frame-ring.js';
+import { SharedNeighbourTable } from './neighbours.js';
+import { BridgeHub, type BridgeHost, type BridgeServer, type BridgeSocket } from './bridge.js';
+import type { FromWorker, ToWorker, WorkerBoot } from './protocol.js';
+import type { CloseResult } from '../stack/stack.js';
+
+export interface WorkerPoolOptions {
+  /** Worker threads, one per queue of the link (1..64). */
+  workers: number;
+  /** The application module run in every worker: a path (from the current directory) or a file: URL. */
+  app: string | URL;
+  /** A multi-queue link with exactly `workers` queues (`SharedMemoryLink.pair({ queues })[0]`). */
+  link: SharedMemoryPort;
+  /** The stack's IPv4 address with its prefix ('10.0.0.1/24'). */
+  address: string;
+  /** Any other `createStack` option (tcp, arp, udp, rings, mtu, gateway, mac, seed, debug, poll); the clock is real. */
+  [option: string]: unknown;
+}
+
+export interface WorkerInfo {
+  index: number;
+  threadId: number;
+  queue: number;
+}
+
+export interface WorkerCloseResult extends CloseResult {
+  /** Each worker's own result, by index. */
+  workers: CloseResult[];
+}
+
+export interface WorkerCounters {
+  /** Every counter summed over the workers. */
+  total: Record<string, number>;
+  /** Each worker's counters, by index. */
+  workers: Record<string, number>[];
+}
+
+/** The bridge: main-thread servers and connections served by the workers. */
+export interface BridgeNet {
+  createServer(listener?: (socket: BridgeSocket) => void): BridgeServer;
+  connect(options: { host: string; port: number }, listener?: () => void): BridgeSocket;
+  connect(port: number, host: string, listener?: () => void): BridgeSocket;
+  createConnection(options: { host: string; port: number }, listener?: () => void): BridgeSocket;
+}
+
+const HANDLED = new Set(['workers', 'app', 'link', 'clock']);
+/** How long a worker may take to exit after its stack closed before it is terminated. */
+const EXIT_GRACE_MS = 2000;
+
+function workerError(index: number, cause: unknown): Error {
+  const c = cause as { message?: string; stack?: string; code?: string };
+  const msg = String(c?.message ?? cause);
+  const e = new Error(msg.startsWith(`worker ${index}:`) ? msg : `worker ${index}: ${msg}`);
+  Object.assign(e, { code: 'ERR_WASM_TCPIP_WORKER', worker: index, cause });
+  return e;
+}
+
+interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; worker: number }
+
+export class WorkerStack extends EventEmitter implements BridgeHost {
+  /** Workers by index (thread id, queue). */
+  readonly workers: readonly WorkerInfo[];
+  /** Main-thread sockets and servers served by the workers. */
+  readonly net: BridgeNet;
+  readonly address: string;
+  readonly mac: string;
+  readonly seed: number;
+  private readonly threads: Worker[];
+  private readonly pending = new Map<number, Pending>();
+  private readonly exited: boolean[];
+  private readonly bridgeBells: SharedArrayBuffer[];
+  private readonly hub: BridgeHub;
+  private id = 0;
+  private closePromise: Promise<WorkerCloseResult> | null = null;
+  private closing = false;
+
+  /** @internal */
+  constructor(threads: Worker[], address: string, mac: string, seed: number, bridgeMainBell: SharedArrayBuffer, bridgeBells: SharedArrayBuffer[]) {
+    super();
+    this.threads = threads;
+    this.address = address;
+    this.mac = mac;
+    this.seed = seed;
+    this.exited = threads.map(() => false);
+    this.bridgeBells = bridgeBells;
+    this.workers = threads.map((t, index) => ({ index, threadId: t.threadId, queue: index }));
+    this.hub = new BridgeHub(this, bridgeMainBell);
+    const hub = this.hub;
+    this.net = {
+      createServer: (l) => hub.createServer(l),
+      connect: ((...a: unknown[]) => hub.connect(...a)) as BridgeNet['connect'],
+      createConnection: ((...a: unknown[]) => hub.connect(...a)) as BridgeNet['createConnection'],
+    };
+    threads.forEach((t, index) => {
+      t.on('message', (m: FromWorker) => this.onMessage(index, m));
+      t.on('error', (e) => this.fail(index, e));
+      t.on('exit', (code) => {
+        this.exited[index] = true;
+        if (!this.closing || code !== 0) {
+          if (code !== 0 || !this.closing) this.fail(index, new Error(`exited unexpectedly with code ${code}`));
+        }
+      });
+    });
+  }
+
+  get workerCount(): number { return this.threads.length; }
+
+  /** @internal */ nextId(): number { return ++this.id; }
+
+  /** @internal */ post(worker: number, m: ToWorker): void {
+    if (!this.exited[worker]) this.threads[worker].postMessage(m);
+  }
+
+  /** @internal */ ringWorker(worker: number): void {
+    const w = new Int32Array(this.bridgeBells[worker]);
+    Atomics.add(w, 0, 1);
+    Atomics.notify(w, 0);
+  }
+
+  /** @internal */ request(worker: number, m: ToWorker & { id: number }): Promise<unknown> {
+    if (this.exited[worker]) return Promise.reject(workerError(worker, new Error('the worker has exited')));
+    return new Promise((resolve, reject) => {
+      this.pending.set(m.id, { resolve, reject, worker });
+      this.threads[worker].postMessage(m);
+    });
+  }
+
+  /** Counters summed over the workers, and each worker's. */
+  async counters(): Promise<WorkerCounters> {
+    const per = await Promise.all(this.threads.map((_, w) => this.request(w, { type: 'counters', id: this.nextId() }))) as Record<string, number>[];
+    const total: Record<string, number> = {};
+    for (const c of per) for (const [k, v] of Object.entries(c)) total[k] = (total[k] ?? 0) + v;
+    return { total, workers: per };
+  }
+
+  /**
+   * Stops accepting on every worker, lets their connections finish (resetting what is still
+   * busy after `timeoutMs`), then lets the threads exit. Calling it again returns the same promise.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<WorkerCloseResult> {
+    if (this.closePromise) return this.closePromise;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+      return Promise.reject(new RangeError(`options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`));
+    }
+    this.closing = true;
+    this.closePromise = (async () => {
+      const results = await Promise.all(this.threads.map((_, w) =>
+        this.request(w, { type: 'close', id: this.nextId(), timeoutMs }).catch((e) => { throw e; }))) as CloseResult[];
+      this.hub.close();
+      await Promise.all(this.threads.map((t, w) => this.exited[w] ? undefined : new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { void t.terminate(); }, EXIT_GRACE_MS);
+        t.once('exit', () => { clearTimeout(timer); resolve(); });
+      })));
+      return {
+        drained: results.reduce((s, r) => s + r.drained, 0),
+        reset: results.reduce((s, r) => s + r.reset, 0),
+        workers: results,
+      };
+    })();
+    return this.closePromise;
+  }
+
+  /** Stops every worker at once (no draining). */
+  async terminate(): Promise<void> {
+    this.closing = true;
+    this.hub.close();
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+
+  private onMessage(worker: number, m: FromWorker): void {
+    if (m.type === 'reply') {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
+      else p.resolve(m.value);
+    } else if (m.type !== 'ready') {
+      this.hub.onMessage(worker, m);
+    }
+  }
+
+  private fail(worker: number, cause: unknown): void {
+    const e = workerError(worker, cause);
+    for (const [id, p] of this.pending) {
+      if (p.worker === worker) { this.pending.delete(id); p.reject(e); }
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else process.nextTick(() => { throw e; });
+  }
+}
+
+/** Validates the worker options and starts the workers; resolves when every one is ready. */
+export async function createWorkerStack(options: WorkerPoolOptions): Promise<WorkerStack> {
+  const { workers, app, link } = options;
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new RangeError(`options.workers must be an integer from 1 to 64, got ${String(workers)}`);
+  }
+  let appUrl: string;
+  if (app instanceof URL) appUrl = app.href;
+  else if (typeof app === 'string' && app !== '') appUrl = app.startsWith('file:') ? app : pathToFileURL(resolvePath(app)).href;
+  else throw new TypeError(`options.app must be the application module run in every worker: a path like './app.mjs' or a file: URL, got ${typeof app}`);
+  if (!(link instanceof SharedMemoryPort)) {
+    throw new TypeError('options.link must be a multi-queue link with one queue per worker, such as SharedMemoryLink.pair({ queues: N })[0]');
+  }
+  if (link.queues !== workers) {
+    throw new RangeError(`options.link has ${link.queues} queues but options.workers is ${workers}: give the link one queue per worker`);
+  }
+  if (options.clock !== undefined && options.clock !== 'real') {
+    throw new TypeError("options.clock must be 'real' with workers: each worker runs its own real clock (a virtual clock cannot cross threads)");
+  }
+  const stackOptions: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) if (!HANDLED.has(k)) stackOptions[k] = v;
+  const seed = typeof options.seed === 'number' ? options.seed : randomInt(0, 2 ** 48 - 1);
+  stackOptions.seed = seed;
+  if (stackOptions.mac === undefined) {
+    const m = typeof options.address === 'string' ? /^([^/]+)\//.exec(options.address) : null;
+    const ip = m ? parseIpv4(m[1]) : null;
+    if (ip !== null) stackOptions.mac = formatMac(derivedMac(seed, ip));
+  }
+
+  const n = workers;
+  const neighbours = SharedNeighbourTable.create();
+  const frameBytes = link.mtu + 18;
+  const rings: (FrameRingDescription | null)[][] = Array.from({ length: n }, (_, from) =>
+    Array.from({ length: n }, (_, to) => (from === to ? null : FrameRing.create(256, frameBytes).describe())));
+  const bells = Array.from({ length: n }, (_, k) => link.endpoint(k).bell);
+  const bridgeMainBell = new SharedArrayBuffer(4);
+  const bridgeBells = Array.from({ length: n }, () => new SharedArrayBuffer(4));
+  const rss = link.endpoint(0).rss;
+
+  const threads: Worker[] = [];
+  for (let k = 0; k < n; k++) {
+    const boot: WorkerBoot = {
+      index: k, workers: n, app: appUrl, endpoint: link.endpoint(k), stackOptions,
+      queue: {
+        queue: k, queues: n, rssKey: rss.key, rssReta: rss.reta, neighbours: neighbours.buffer,
+        handoffIn: rings.map((row) => row[k]), handoffOut: rings[k], bells,
+      },
+      bridgeMainBell, bridgeWorkerBell: bridgeBells[k],
+    };
+    threads.push(new Worker(new URL('./worker-main.js', import.meta.url), { workerData: boot }));
+  }
+  const ready = await Promise.allSettled(threads.map((t, index) => new Promise<FromWorker & { type: 'ready' }>((resolve, reject) => {
+    const onMessage = (m: FromWorker) => { if (m.type === 'ready') { done(); resolve(m); } };
+    const onError = (e: Error) => { done(); reject(workerError(index, e)); };
+    const onExit = (code: number) => { done(); reject(workerError(index, new Error(`exited with code ${code} while starting`))); };
+    const done = () => { t.off('message', onMessage); t.off('error', onError); t.off('exit', onExit); };
+    t.on('message', onMessage);
+    t.once('error', onError);
+    t.once('exit', onExit);
+  })));
+  const failed = ready.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) {
+    await Promise.all(threads.map((t) => t.terminate()));
+    throw failed.reason;
+  }
+  const first = (ready[0] as PromiseFulfilledResult<{ address: string; mac: string }>).value;
+  return new WorkerStack(threads, first.address, first.mac, seed, bridgeMainBell, bridgeBells);
+}
