@@ -33,7 +33,7 @@ export {
 } from "./iface/icmpv4";
 export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
 export { rssKeyPtr, rssRetaPtr, rssConfigure, rssHashIpv4, rssQueueOf } from "./frame/rss";
-export { handoffOutCount, handoffOutPtr, handoffCountIn } from "./frame/handoff";
+export { handoffOutCount, handoffOutPtr, handoffOutClear, handoffCountIn } from "./frame/handoff";
 export {
   neighbourShareEnable, neighbourLearnedCount, neighbourLearnedPtr, neighbourLearnedClear,
   neighbourImportPtr, neighbourImportMax, neighbourImport,

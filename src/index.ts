@@ -17,3 +17,8 @@ export { Server, type ServerOptions, type ListenOptions } from './net/server.js'
 export type { Net, SocketClass, ServerClass } from './net/net.js';
 export type { SystemError } from './net/errors.js';
 export { UdpSocket, type Dgram, type RemoteInfo, type BindOptions, type SendCallback, type SocketOptions as UdpSocketOptions } from './dgram/socket.js';
+export { SharedMemoryLink, SharedMemoryPort, type SharedMemoryLinkOptions, type SharedMemoryLinkStats, type SharedEndpoint, type SteerFunction } from './links/shared-memory.js';
+export { WorkerStack, type WorkerPoolOptions, type WorkerInfo, type WorkerCounters, type WorkerCloseResult, type BridgeNet } from './workers/pool.js';
+export { BridgeSocket, BridgeServer } from './workers/bridge.js';
+export type { WorkerAppContext } from './workers/protocol.js';
+export { RssSteering, ToeplitzIpv4, toeplitzHash, SYMMETRIC_RSS_KEY, MICROSOFT_RSS_KEY, type RssSteeringOptions } from './rss/toeplitz.js';

@@ -31,6 +31,7 @@ import { createNet, socketClassFor, type Net, type SocketClass } from '../net/ne
 import { formatIpv4, formatMac } from '../net/ipv4.js';
 import { UdpAbi } from '../dgram/udp-abi.js';
 import { createDgram, type Dgram, type DgramContext, type UdpSocket } from '../dgram/socket.js';
+import { createWorkerStack, type WorkerPoolOptions, type WorkerStack } from '../workers/pool.js';
 
 /** Handle kinds of the notify list (assembly/abi/notify.ts). */
 const HANDLE_KIND_TCP = 1;
@@ -258,7 +259,13 @@ function configure(instance: StackInstance, options: ResolvedOptions): void {
  * Creates a stack on `options.link` with address `options.address` and returns it once it is
  * initialised. Rejects with a TypeError/RangeError naming the option for a bad option.
  */
-export async function createStack(options: StackOptions): Promise<Stack> {
+export async function createStack(options: WorkerPoolOptions): Promise<WorkerStack>;
+export async function createStack(options: StackOptions): Promise<Stack>;
+export async function createStack(options: StackOptions | WorkerPoolOptions): Promise<Stack | WorkerStack> {
+  // `workers: N` starts N worker threads, one stack per queue (src/workers/pool.ts).
+  if (options !== null && typeof options === 'object' && 'workers' in options && options.workers !== undefined) {
+    return createWorkerStack(options as WorkerPoolOptions);
+  }
   const resolved = resolveOptions(options);
   return new Stack(resolved);
 }
