@@ -6,7 +6,10 @@
 // change them — and the same on every machine.
 
 import { createHash } from 'node:crypto';
+import { endianness } from 'node:os';
 import { Prng } from './prng.js';
+
+const BIG_ENDIAN = endianness() === 'BE';
 
 /** Chunk size of `seededChunks` (64 KiB: large enough to amortise, small enough to stream). */
 export const SEEDED_CHUNK = 64 * 1024;
@@ -20,8 +23,11 @@ export function* seededChunks(seed: number, length: number, chunk = SEEDED_CHUNK
   let left = length;
   while (left > 0) {
     const n = Math.min(chunk, left);
-    const buf = Buffer.allocUnsafe((n + 3) & ~3);
-    for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE(prng.nextU32(), i);
+    const buf = Buffer.allocUnsafeSlow((n + 3) & ~3); // unpooled: 4-byte aligned
+    // Words are stored little-endian whatever the host: a typed array writes in host order.
+    const words = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    for (let i = 0; i < words.length; i++) words[i] = prng.nextU32();
+    if (BIG_ENDIAN) buf.swap32();
     yield n === buf.length ? buf : buf.subarray(0, n);
     left -= n;
   }
