@@ -287,6 +287,50 @@ if (dpdk) {
     assert.is(st.txDropBadOffload, 2, 'an ARP frame is not IPv4; a TCP header past the frame');
   });
 
+  test('random descriptors and frames: nothing crashes, every frame is sent or counted', () => {
+    const { id, port } = loopback({}, { ringSize: 4096 });
+    const s = stackInstance({ txSlots: 64, rxSlots: 256 });
+    const q = new dpdk.Queue(id, 0, s.exports.memory.buffer, ringsOf(s));
+    port.start();
+    const memBytes = s.exports.memory.buffer.byteLength;
+    let seed = 12345;
+    const rnd = (n) => {
+      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+      return seed % n;
+    };
+    const txDesc = s.exports.txDescBase();
+    const slots = Array.from({ length: 64 }, (_, i) => s.dv.getUint32(txDesc + i * DESC.SIZE + DESC.ADDR, true));
+    let asked = 0;
+    let sent = 0;
+    for (let round = 0; round < 300; round++) {
+      slots.forEach((a, i) => s.dv.setUint32(txDesc + i * DESC.SIZE + DESC.ADDR, a, true)); // undo last round's bad addresses
+      const count = 1 + rnd(64);
+      const frames = [];
+      const fields = [];
+      for (let i = 0; i < count; i++) {
+        const len = rnd(8) === 0 ? rnd(5000) : 14 + rnd(1500);
+        const f = bytes(Math.min(len, 2048), seed);
+        if (rnd(2)) { f[12] = 0x08; f[13] = 0x00; f[14] = 0x40 | (5 + rnd(11)); }
+        frames.push(f);
+        fields.push({
+          len, flags: rnd(32), l2: rnd(40), l3: rnd(80), l4: rnd(80), tsoMss: rnd(9000),
+          ...(rnd(16) === 0 ? { addr: rnd(2) ? memBytes - rnd(100) : 0xfffffff0 } : {}),
+        });
+      }
+      putTx(s, frames, fields);
+      asked += count;
+      sent += q.tx(count);
+      while (q.rx() > 0);
+    }
+    const st = q.stats();
+    const dropped = st.txDropBadDescriptor + st.txDropNoMbuf + st.txDropBadOffload + st.txDropTsoUnsupported + st.txDropPrepare + st.txDropQueueFull;
+    assert.is(st.txFrames, sent);
+    assert.is(sent + dropped, asked, 'every frame is sent or counted once');
+    assert.ok(sent > 0 && st.txDropBadDescriptor > 0 && st.txDropBadOffload > 0, JSON.stringify(st));
+    q.close();
+    port.close();
+  });
+
   test('DpdkLink: attach reserves the zero-copy region, starts the port, passes frames both ways', async () => {
     const { id } = loopback({ mtu: 1500 });
     const link = new DpdkLink({ port: id });
