@@ -23,6 +23,7 @@ namespace {
 
 std::mutex gMutex;
 bool gStarted = false;
+std::string gInitFailure;  // why rte_eal_init failed, when it did: it cannot run again
 std::vector<std::string> gBaseArgs;  // arguments of the successful init, vdevs excluded
 
 void IgnoreSignal(int) {}
@@ -190,6 +191,10 @@ Napi::Value Eal::Start(const Napi::CallbackInfo& info) {
       std::string args = spec.find(',') == std::string::npos ? "" : spec.substr(spec.find(',') + 1);
       rte_vdev_init(VdevName(spec).c_str(), args.c_str());
     }
+  } else if (!gInitFailure.empty()) {
+    ThrowCoded(env, code::kEalFailed,
+               "DPDK EAL init already failed in this process and cannot be retried: restart the process with "
+               "fixed options. The failure was: " + gInitFailure);
   } else {
     std::vector<std::string> args = base;
     for (const auto& spec : vdevs) {
@@ -207,7 +212,10 @@ Napi::Value Eal::Start(const Napi::CallbackInfo& info) {
     int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
     int err = rte_errno;
     if (haveSaved) pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
-    if (rc < 0) ThrowInitFailure(env, err, args, mark);
+    if (rc < 0) {
+      gInitFailure = DpdkErrorText(err);
+      ThrowInitFailure(env, err, args, mark);
+    }
     gStarted = true;
     gBaseArgs = base;
     initialisedNow = true;
