@@ -14,3 +14,12 @@ export interface Command {
 export class UsageError extends Error {
   readonly code = 'ERR_WASM_TCPIP_USAGE';
 }
+
+/** Runs an argument parser, turning what it throws into a UsageError. */
+export function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
-import { UsageError } from './command.js';
+import { UsageError, asUsage } from './command.js';
 import { createStack, type Stack } from '../stack/stack.js';
 import { MemoryLink } from '../links/memory.js';
 import { serveDemoHttp } from '../demo/http-app.js';
@@ -39,9 +39,7 @@ interface DemoOptions {
 }
 
 function parse(argv: string[]): DemoOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = asUsage(() => parseArgs({
       args: argv,
       options: {
         tap: { type: 'string', default: 'wtap0' },
@@ -55,9 +53,6 @@ function parse(argv: string[]): DemoOptions {
       },
       strict: true,
     }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
   const [kernelAddr, prefixText] = values.kernel!.split('/');
   const prefix = Number(prefixText ?? '24');
   if (parseIpv4(kernelAddr) === null || !(prefix >= 1 && prefix <= 30)) throw new UsageError(`--kernel: '${values.kernel}' is not an IPv4 address with a prefix, like 10.99.0.1/24`);

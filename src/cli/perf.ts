@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Command } from './command.js';
-import { UsageError } from './command.js';
+import { UsageError, asUsage } from './command.js';
 import { parseArgs } from 'node:util';
 import { parseSize, formatBytes } from '../util/units.js';
 import { parseImpairmentSpec, type ImpairmentOptions } from '../links/impair.js';
@@ -103,9 +103,7 @@ export const command: Command = {
   summary: 'Measure TCP goodput between two stacks over a memory link; prints JSON with --json',
   usage: USAGE,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
+    const { values } = asUsage(() => parseArgs({
         args: argv,
         options: {
           link: { type: 'string', default: 'memory' },
@@ -117,18 +115,10 @@ export const command: Command = {
         },
         strict: true,
       }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const bytes = parseSize(values.bytes!, '--bytes');
+    const bytes = asUsage(() => parseSize(values.bytes!, '--bytes'));
     const seed = Number(values.seed);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed: '${values.seed}' is not a non-negative integer`);
-    let impair: ImpairmentOptions;
-    try {
-      impair = parseImpairmentSpec(values.impair!);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const impair: ImpairmentOptions = asUsage(() => parseImpairmentSpec(values.impair!));
     const clock = values.clock ?? (Object.keys(impair).length ? 'virtual' : 'real');
     if (clock !== 'real' && clock !== 'virtual') throw new UsageError(`--clock: '${clock}' is not real or virtual`);
     let result: PerfResult;
