@@ -297,6 +297,17 @@ test('ICMP errors are rate-limited by a token bucket on the host clock', () => {
   assert.is(delta(s, before)['drop.icmp_tx.rate_limited'], 6);
 });
 
+test('ICMP echo: an all-zero reply still gets a checksum that verifies (0xFFFF, not the -0 of RFC 1624 eqn 3)', () => {
+  const s = makeStack();
+  feed(s, [fixture('arp-ping')[0]]);
+  const [out] = feed(s, [ipFrame(A_IP, B_IP, 1, icmpEcho(8, 0, 0, []))]);
+  const icmp = out.bytes.subarray(34, 42);
+  assert.equal(Array.from(icmp), [0, 0, 0xff, 0xff, 0, 0, 0, 0]);
+  assert.is(refChecksum(icmp), 0);
+  const [out2] = feed(s, [ipFrame(A_IP, B_IP, 1, icmpEcho(8, 0x1234, 7, [0, 0, 5]))]);
+  assert.is(refChecksum(out2.bytes.subarray(34, 45)), 0);
+});
+
 test('ICMP: echo to broadcast is ignored (as Linux), other types are counted', () => {
   const s = makeStack();
   feed(s, [fixture('arp-ping')[0]]);

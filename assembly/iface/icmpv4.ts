@@ -109,8 +109,11 @@ function sendEchoReply(to: u32, request: usize, len: u32): void {
   const oldWord = <u16>(<u16>IcmpType.ECHO_REQUEST << 8) | code;
   const newWord = <u16>(<u16>IcmpType.ECHO_REPLY << 8) | code;
   store<u8>(out, IcmpType.ECHO_REPLY, ICMP_TYPE);
-  const csum = bswap<u16>(load<u16>(request, ICMP_CSUM));
-  store<u16>(out, bswap<u16>(checksumUpdate16(csum, oldWord, newWord)), ICMP_CSUM);
+  let csum = checksumUpdate16(bswap<u16>(load<u16>(request, ICMP_CSUM)), oldWord, newWord);
+  // Equation 3 gives 0x0000 when the rest of the reply sums to +0 or -0; only 0xFFFF verifies
+  // in both cases (an all-zero reply, e.g. id 0, seq 0, no data, sums to +0).
+  if (csum == 0) csum = 0xFFFF;
+  store<u16>(out, bswap<u16>(csum), ICMP_CSUM);
   if (ipv4OutputFinish(len, 0, true) >= 0) bump(TX_ECHO_REPLY);
 }
 
