@@ -12,7 +12,9 @@ import { readReplayConfig, parseReplayConfig } from '../dist/replay/config.js';
 import { runReplay } from '../dist/replay/replay.js';
 import { comparePcaps, formatDifference } from '../dist/replay/compare.js';
 import { PcapReader } from '../dist/pcap/reader.js';
-import { decodeFrame } from '../dist/pktdrill/wire.js';
+import { decodeFrame, buildTcp, encodeTcpOptions } from '../dist/pktdrill/wire.js';
+import { PcapWriter } from '../dist/pcap/writer.js';
+import { runPeerReplay } from '../dist/replay/peer.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = join(root, 'tests/replay');
@@ -96,6 +98,58 @@ test('stack config errors name the key', () => {
   assert.throws(() => parseReplayConfig({ address: '10.0.0.1', mac: '02:00:00:00:00:01' }), /"address" must be an IPv4 address with a prefix like "10\.0\.0\.2\/24", got "10\.0\.0\.1"/);
   assert.throws(() => parseReplayConfig({ address: '10.0.0.1/24', mac: '02:00:00:00:00:01', listen: [{ port: 7, app: 'chargen' }] }), /"listen\[0\]\.app" must be "echo" or "discard"/);
   assert.throws(() => parseReplayConfig({ address: '10.0.0.1/24', mac: '02:00:00:00:00:01', lisen: [] }), /unknown key "lisen"/);
+});
+
+// Peer replay: a real Linux client's upload (tests/replay/peer/, with its provenance) played
+// against the stack in the server's place.
+const KERNEL_UPLOAD = join(dir, 'peer/kernel-upload-100k.pcap');
+
+/** The capture with each frame passed through `edit` (return null to drop it). */
+function editCapture(path, edit) {
+  const chunks = [];
+  const w = new PcapWriter((c) => chunks.push(c.slice()));
+  const r = PcapReader.open(path);
+  for (let rec = r.next(), i = 1; rec !== null; rec = r.next(), i++) {
+    const out = edit(rec.data.slice(rec.offset, rec.offset + rec.capturedLength), i);
+    if (out) w.write(out, 0, out.length, rec.tsUs);
+  }
+  r.close();
+  w.close();
+  return Buffer.concat(chunks);
+}
+
+test('peer replay: the stack takes the Linux server\'s place and gets the same byte stream', () => {
+  const r = runPeerReplay({ capture: KERNEL_UPLOAD });
+  assert.equal(r.violations, []);
+  assert.is(r.segmentsIn, 76);
+  assert.is(r.expectedBytes, 100000);
+  assert.is(r.deliveredBytes, 100000);
+  assert.is(r.streamIdentical, true);
+  assert.is(r.closed, true);
+  // Rewritten onto another address and port, the result is the same.
+  const moved = runPeerReplay({ capture: KERNEL_UPLOAD, stack: { ip: 0x0a3e0009, port: 9000 } });
+  assert.equal([moved.streamIdentical, moved.violations, moved.closed], [true, [], true]);
+});
+
+test('peer replay: a missing segment shows in the stream, a segment the peer would refuse is named', () => {
+  // Frame 10 carries client data (bytes 4344..5792): without it the stream has a hole.
+  const hole = editCapture(KERNEL_UPLOAD, (f, i) => (i === 10 ? null : f));
+  const r = runPeerReplay({ capture: hole });
+  assert.is(r.streamIdentical, false);
+  assert.is(r.deliveredBytes, 4344);
+  // The client's FIN segment advertises a zero window: the stack's FIN is then beyond it.
+  const closedWindow = editCapture(KERNEL_UPLOAD, (f) => {
+    const d = decodeFrame(f);
+    if (!d.tcp || !(d.tcp.flags & 1) || d.ipv4.src !== 0x0a3e0001) return f;
+    const seg = buildTcp(d.ipv4.src, d.ipv4.dst, { srcPort: d.tcp.srcPort, dstPort: d.tcp.dstPort, seq: d.tcp.seq, ack: d.tcp.ack,
+      flags: d.tcp.flags, win: 0, options: encodeTcpOptions(d.tcp.options), payload: d.tcp.payload });
+    const out = f.slice();
+    out.set(seg, 14 + d.ipv4.headerLen);
+    return out;
+  });
+  const z = runPeerReplay({ capture: closedWindow });
+  assert.is(z.streamIdentical, true);
+  assert.equal(z.violations.map((v) => v.replace(/^\d+ µs: /, '')), ['sequence 1+1 beyond the peer\'s window']);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

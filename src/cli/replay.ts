@@ -9,8 +9,10 @@ import { UsageError } from './command.js';
 import { readReplayConfig } from '../replay/config.js';
 import { runReplay } from '../replay/replay.js';
 import { comparePcaps, formatDifference } from '../replay/compare.js';
+import { runPeerReplay } from '../replay/peer.js';
 
 const usage = `Usage: wasm-tcpip replay <in.pcap> --config <stack.json> --out <out.pcap> [options]
+       wasm-tcpip replay --peer <conversation.pcap> [--port N] [--json]
 
 Feeds the frames of <in.pcap> that are addressed to the stack (its MAC, or broadcast) at the
 capture's timestamps on a virtual clock, and records every frame in and out to <out.pcap>.
@@ -27,7 +29,14 @@ Options:
                      actual) and exit 1 when they differ
   --drain-ms <N>     keep running N ms after the last input frame (default 2000)
   --json             print one JSON object with the counts and the comparison
-  --debug            use the debug build of the stack`;
+  --debug            use the debug build of the stack
+
+Peer replay (--peer): the side of a captured TCP conversation that opened it (a Linux client,
+say) is played against the stack, which takes the server's place: addresses, ports, ACK
+numbers and timestamps are rewritten onto the stack. Prints whether the stack delivered the
+same byte stream and every segment the recorded client would not have accepted; exits 1 if
+either check fails.
+  --port <N>         the port the stack listens on (default: the recorded server's)`;
 
 export const command: Command = {
   name: 'replay',
@@ -35,7 +44,7 @@ export const command: Command = {
   usage,
   async run(argv: string[]): Promise<number> {
     let input: string | undefined, config: string | undefined, out: string | undefined, expect: string | undefined;
-    let json = false, debug = false, drainMs = 2000;
+    let json = false, debug = false, drainMs = 2000, peer = false, port: number | undefined;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i];
       const value = (): string => {
@@ -49,13 +58,30 @@ export const command: Command = {
       else if (a === '--drain-ms') {
         drainMs = Number(value());
         if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError('--drain-ms needs a non-negative number');
+      } else if (a === '--port') {
+        port = Number(value());
+        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--port needs a port from 1 to 65535');
       } else if (a === '--json') json = true;
+      else if (a === '--peer') peer = true;
       else if (a === '--debug') debug = true;
       else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
       else if (input === undefined) input = a;
       else throw new UsageError(`one input capture only (got ${input} and ${a})`);
     }
     if (!input) throw new UsageError('give the input capture <in.pcap>');
+    if (peer) {
+      if (!existsSync(input)) throw new UsageError(`input ${input} does not exist`);
+      const r = runPeerReplay({ capture: input, ...(port !== undefined ? { stack: { port } } : {}) });
+      const ok = r.streamIdentical && r.violations.length === 0;
+      if (json) console.log(JSON.stringify(r, null, 2));
+      else {
+        console.log(`peer replay: ${r.segmentsIn} segments played, ${r.segmentsOut} sent by the stack; ` +
+          `stream ${r.streamIdentical ? 'identical' : 'DIFFERENT'} (${r.deliveredBytes} of ${r.expectedBytes} bytes delivered)` +
+          `${r.closed ? ', connection closed' : ''}`);
+        for (const v of r.violations) console.log(`  not acceptable to the recorded peer: ${v}`);
+      }
+      return ok ? 0 : 1;
+    }
     if (!config) throw new UsageError('--config <stack.json> is required');
     if (!out) throw new UsageError('--out <out.pcap> is required');
     for (const [flag, p] of [['input', input], ['--config', config], ['--expect', expect]] as const) {
