@@ -68,4 +68,17 @@ test('reading after a zero window opens it with an update of the whole buffer', 
   assert.equal(s.poll().map((f) => [f.tcp.ack, f.tcp.win]), [[c.rcv + 2048, 2048]]);
 });
 
+test('a pending delayed ACK waits for the reader to drain, then carries the opened window', () => {
+  const s = new TestStack();
+  s.now = T0;
+  const c = openPassive(s, { options: { mss: 1460, wscale: 2 } });
+  assert.is(c.send({ flags: 'PA', payload: new Uint8Array(10) }).length, 0);
+  const p = s.x.tcpReadPtr(c.h);
+  assert.ok(p > 0);
+  assert.is(s.x.tcpReadConsume(c.h, 4), 0);
+  assert.is(s.poll().length, 0);
+  assert.is(s.x.tcpReadConsume(c.h, 6), 0);
+  assert.equal(s.poll().map((f) => [f.tcp.flags, f.tcp.ack, f.tcp.win]), [['A', c.rcv + 10, 262144 >> 3]]);
+});
+
 test.run();

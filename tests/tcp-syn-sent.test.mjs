@@ -87,13 +87,14 @@ test('RST without ACK, or a segment without SYN, is dropped', () => {
   assert.is(s.counter('drop.tcp.syn_sent_no_syn'), 1);
 });
 
-test('simultaneous open: SYN in SYN-SENT gives SYN-ACK, the peer SYN-ACK completes it', () => {
+test('simultaneous open: SYN in SYN-SENT gives SYN-ACK, the peer SYN-ACK completes it with an ACK', () => {
   const { s, h, syn } = connecting();
   let out = s.input(from(syn, { flags: 'S', seq: 9000, options: { mss: 1460 } }));
   assert.is(out.length, 1);
   assert.equal([out[0].tcp.flags, out[0].tcp.seq, out[0].tcp.ack], ['SA', syn.seq, 9001]);
   assert.is(s.info(h).state, State.SYN_RECEIVED);
   out = s.input(from(syn, { flags: 'SA', seq: 9000, ack: syn.seq + 1 }));
+  assert.equal(out.map((f) => [f.tcp.flags, f.tcp.seq, f.tcp.ack]), [['A', syn.seq + 1, 9001]]);
   assert.is(s.info(h).state, State.ESTABLISHED);
   assert.equal(s.notified(), [h]);
 });

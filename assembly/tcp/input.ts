@@ -53,7 +53,7 @@ const DROP_ACK_TOO_OLD = defineCounter("drop.tcp.ack_too_old");
 const DROP_SYN_RECEIVED_BAD_ACK = defineCounter("drop.tcp.syn_received_bad_ack");
 const DROP_OOO_FULL = defineCounter("drop.tcp.ooo_ranges_full");
 const DROP_DATA_AFTER_CLOSE = defineCounter("drop.tcp.data_after_close");
-const DROP_FIN_OUT_OF_ORDER = defineCounter("drop.tcp.fin_out_of_order");
+const FIN_OUT_OF_ORDER = defineCounter("tcp.rx.fin_out_of_order");
 const DROP_DATA_AFTER_FIN = defineCounter("drop.tcp.data_after_fin");
 const RST_RECEIVED = defineCounter("tcp.rx.rst");
 const DUP_ACKS = defineCounter("tcp.rx.dup_ack");
@@ -212,6 +212,7 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
       // its SYN was taken already, the rest is the handshake's ACK.
       seq++;
       flags &= ~TCP_SYN;
+      ackNow(t); // RFC 9293 3.5 figure 8 line 7
     } else {
       // The peer did not get our SYN-ACK and sent its SYN again: answer with the SYN-ACK.
       t.sndNxt = t.iss;
@@ -457,10 +458,30 @@ function receiveSegment(t: Tcb, seq: u32, flags: u32, data: usize, dataLen: u32)
       receiveData(t, seq, data, dataLen);
     }
   }
-  if ((flags & TCP_FIN) == 0) return;
-  if (seq + dataLen != t.rcvNxt) { bump(DROP_FIN_OUT_OF_ORDER); return; }
+  if ((flags & TCP_FIN) == 0) {
+    if ((t.flags & TF.PEER_FIN_PENDING) != 0 && t.rcvNxt == t.rcvFinSeq) finReceived(t);
+    return;
+  }
   if ((t.flags & TF.PEER_FIN) != 0) { ackNow(t); return; }
-  // Eighth: FIN (RFC 9293 3.10.7.4).
+  const finSeq = seq + dataLen;
+  if (finSeq != t.rcvNxt) {
+    if (takesData && seqGt(finSeq, t.rcvNxt) && seqLeq(finSeq, t.rcvAdv)) {
+      // Beyond a hole (RFC 9293 3.10.7.4 "eighth": only in-order FINs count): remembered
+      // until the hole fills, as Linux keeps it in its out-of-order queue.
+      bump(FIN_OUT_OF_ORDER);
+      t.flags |= TF.PEER_FIN_PENDING;
+      t.rcvFinSeq = finSeq;
+    }
+    ackNow(t);
+    return;
+  }
+  finReceived(t);
+}
+
+/** Eighth: the peer's FIN, in order (RFC 9293 3.10.7.4). */
+function finReceived(t: Tcb): void {
+  const state = t.state;
+  t.flags &= ~TF.PEER_FIN_PENDING;
   t.rcvNxt++;
   t.flags |= TF.PEER_FIN;
   ackNow(t);
@@ -525,15 +546,20 @@ function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
   else delackArm(t);
 }
 
-/** The host consumed received bytes; a window update goes out when the window grew enough. */
+/**
+ * The host consumed received bytes. A pending delayed ACK leaves once the reader has drained
+ * everything (as Linux) and carries the new window; without one, a window update goes out
+ * when the window grew by two MSS or half the buffer since it was last offered
+ * (RFC 1122 4.2.3.3: no update for a small increase).
+ */
 export function windowOpened(t: Tcb): void {
-  const used = ringLength(tcbRecvRing(t));
-  const freeNow = t.rcvBufSize - used;
+  const readable = ringLength(tcbRecvRing(t));
+  if (t.tDelack != NEVER) {
+    if (readable == 0) ackNow(t);
+    return;
+  }
+  const freeNow = t.rcvBufSize - readable;
   const advertised = seqGt(t.rcvAdv, t.rcvNxt) ? t.rcvAdv - t.rcvNxt : 0;
   const mss = ourMss(t.remoteAddr);
-  // RFC 1122 4.2.3.3 with Linux's threshold: update when the window grows by 2*MSS or more,
-  // or by half the buffer.
-  if (freeNow >= advertised + 2 * mss || freeNow >= advertised + t.rcvBufSize / 2) {
-    ackNow(t);
-  }
+  if (freeNow >= advertised + 2 * mss || freeNow >= advertised + t.rcvBufSize / 2) ackNow(t);
 }

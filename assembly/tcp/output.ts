@@ -303,7 +303,11 @@ export function tcpOutput(t: Tcb): bool {
       // RFC 1122 4.2.3.4's override timeout).
       if (avail > 0 && t.sndNxt == t.sndUna && t.tRexmt == NEVER) persistArm(t);
       if ((t.flags & TF.ACK_NOW) != 0) {
-        const r = emit(t, t.sndNxt, TCP_ACK_FLAG, 0);
+        // An ACK-only segment carries SND.MAX, not a SND.NXT rewound for retransmission (as
+        // BSD's tcp_output): below the peer's RCV.NXT it would be unacceptable there (RFC 9293
+        // 3.10.7.4 "first") and dropped before its ACK field is read, so two sides that both
+        // retransmit would trade unreadable ACKs forever.
+        const r = emit(t, t.sndMax, TCP_ACK_FLAG, 0);
         if (r == 0) return false;
       }
       return true;
@@ -350,7 +354,8 @@ export function sendProbe(t: Tcb): void {
 }
 
 /**
- * RFC 5961 4.2 / 3.2 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, at most
+ * RFC 5961 4.2 / 3.2 challenge ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (SND.MAX while
+ * retransmitting, see above), at most
  * Cfg.TcpChallengeAcksPerSec per second over all connections (RFC 5961 7).
  */
 export function sendChallengeAck(t: Tcb): void {
@@ -362,7 +367,7 @@ export function sendChallengeAck(t: Tcb): void {
   if (challengeTokens == 0) { bump(CHALLENGE_ACK_LIMITED); return; }
   challengeTokens--;
   bump(CHALLENGE_ACKS);
-  if (emit(t, t.sndNxt, TCP_ACK_FLAG, 0) == 0) {
+  if (emit(t, t.sndMax, TCP_ACK_FLAG, 0) == 0) {
     t.flags |= TF.ACK_NOW;
     outputSchedule(t);
   }

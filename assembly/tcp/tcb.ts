@@ -64,6 +64,8 @@ export namespace TF {
   export const PEER_SACK_OK: u32 = 1 << 21;
   /** Retransmit the first unacknowledged segment at the next output (fast retransmit, partial ACK). */
   export const REXMT_FIRST: u32 = 1 << 22;
+  /** The peer's FIN arrived beyond a hole: it takes effect when rcvNxt reaches `rcvFinSeq`. */
+  export const PEER_FIN_PENDING: u32 = 1 << 23;
 }
 
 /**
@@ -144,6 +146,8 @@ export namespace TF {
   tsRecent: u32;
   /** Sequence number of the last ACK we sent (RFC 7323 4.3 Last.ACK.sent). */
   lastAckSent: u32;
+  /** Sequence number of the peer's FIN; valid with TF.PEER_FIN_PENDING. */
+  rcvFinSeq: u32;
   /** When TS.Recent was stored, µs (RFC 7323 5.5: invalid after 24 days idle). */
   tsRecentAtUs: i64;
 

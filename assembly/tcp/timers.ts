@@ -156,10 +156,18 @@ export function tcpTimersRun(): void {
   }
 }
 
-/** Arms (or re-arms) the retransmission timer at the current RTO, backed off. */
+/**
+ * Arms (or re-arms) the retransmission timer at the current RTO, backed off, but no later
+ * than the user timeout of the oldest unacknowledged data (as Linux clamps it).
+ */
 export function rexmtArm(t: Tcb): void {
   t.flags &= ~TF.PERSIST;
-  t.tRexmt = now() + <i64>rttRto(tcbRtt(t));
+  let at = now() + <i64>rttRto(tcbRtt(t));
+  if (t.unackedSinceUs != NEVER) {
+    const limit = t.unackedSinceUs + <i64>t.userTimeoutMs * 1000;
+    if (limit < at) at = limit;
+  }
+  t.tRexmt = at;
   timerUpdate(t);
 }
 
