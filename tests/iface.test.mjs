@@ -110,9 +110,11 @@ test('ARP failure: 3 requests 1 s apart, then queued frames dropped and senders 
   });
   assert.is(udpSend(s, h, dead, 9, [5]), -113, 'EHOSTUNREACH while the failure holds');
   assert.is(s.exports.arpPendingFree(), 64);
-  poll(s, 4 * SEC);
-  assert.is(udpSend(s, h, dead, 9, [6]), 1, 'tried again after the hold');
-  assert.is(poll(s, 4 * SEC + 1).length, 1, 'a new request');
+  assert.is(s.exports.nextDeadlineUs(), -1, 'a failed entry needs no timer');
+  assert.is(poll(s, 60 * SEC).length, 0);
+  assert.is(udpSend(s, h, dead, 9, [6]), -113, 'the first sender after the hold is still told');
+  assert.is(udpSend(s, h, dead, 9, [7]), 1, 'then resolution starts over');
+  assert.is(poll(s, 60 * SEC + 1).length, 1, 'a new request');
 });
 
 test('ARP: frames released after resolution keep their order when the TX ring is short', () => {

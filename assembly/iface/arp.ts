@@ -9,8 +9,12 @@
 // - A learned entry lives Cfg.ArpTtlSec seconds from its last confirmation (a request or
 //   reply from that address refreshes it), then is forgotten and resolved again on next use.
 // - Resolution sends a broadcast request at once and every `RETRY_US` (1 s) after, at most
-//   `MAX_TRIES` (3) times; then the entry is FAILED for `FAILED_HOLD_US`, its waiting frames are
-//   dropped (counted), and senders get -EHOSTUNREACH from `ipv4OutputFinish` until the hold ends.
+//   `MAX_TRIES` (3) times; then the entry is FAILED, its waiting frames are dropped (counted),
+//   and senders get -EHOSTUNREACH (from `ipv4OutputFinish`, or `ipv4RouteCheck`) during
+//   `FAILED_HOLD_US`. After the hold the entry stays FAILED until someone sends again: that
+//   first sender is still told -EHOSTUNREACH (so a TCP retransmission that comes late still
+//   learns of the failure, as Linux reports it through a local ICMP error) and resolution
+//   starts over for the senders after it. A FAILED entry needs no timer.
 // - Frames waiting for a resolution take buffers from a pool of Cfg.ArpPendingFrames; one
 //   neighbour may hold at most a quarter of the pool (at least one frame), so a dead host
 //   cannot starve the others. Waiting frames leave in FIFO order once the address is known.
@@ -26,7 +30,7 @@
 //   | ip   |state|tries|pending | mac    | -  | deadline  | pendingHead | pendingTail |
 //   +------+-----+-----+--------+--------+----+-----------+-------------+-------------+
 //   ip host order; deadline (i64 µs): INCOMPLETE next retry, REACHABLE expiry, FAILED end of
-//   hold; pending: frames queued; head/tail: pool indices, -1 when empty.
+//   the hold; pending: frames queued; head/tail: pool indices, -1 when empty.
 //
 // Pending buffer: `PENDING_META` bytes of metadata, then a frame of up to TxSlotSize bytes:
 //   0 next (i32)  4 len  8 tx flags  12 tsoMss  16 l2  17 l3  18 l4
@@ -379,10 +383,20 @@ export function arpPoll(): void {
       } else {
         sendRequestIfDue(i);
       }
-    } else if (load<i64>(e, E_DEADLINE) <= t) {
-      store<u8>(e, ArpState.FREE, E_STATE);
     }
   }
+}
+
+/**
+ * Entry `i` is FAILED and a sender was just told -EHOSTUNREACH: once the hold is over, start
+ * resolving again so the next sender's frames wait for a fresh answer.
+ */
+export function arpFailureReported(i: u32): void {
+  const e = entryAt(i);
+  if (load<u8>(e, E_STATE) != ArpState.FAILED || load<i64>(e, E_DEADLINE) > now()) return;
+  store<u8>(e, ArpState.INCOMPLETE, E_STATE);
+  store<u8>(e, 0, E_TRIES);
+  store<i64>(e, now(), E_DEADLINE);
 }
 
 /** Earliest time `arpPoll` has work to do, or NEVER. */
@@ -391,7 +405,7 @@ export function arpNextDeadline(): i64 {
   for (let i: u32 = 0; i < entryCount; i++) {
     const e = entryAt(i);
     const state = load<u8>(e, E_STATE);
-    if (state == ArpState.FREE) continue;
+    if (state == ArpState.FREE || state == ArpState.FAILED) continue;
     const d = state == ArpState.REACHABLE && load<i32>(e, E_HEAD) >= 0 ? now() : load<i64>(e, E_DEADLINE);
     if (d < next) next = d;
   }

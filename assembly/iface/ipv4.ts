@@ -39,7 +39,7 @@ import { ICMP_CSUM, UnreachCode } from "../wire/icmpv4";
 import { allocAligned, txMaxFrame } from "../frame/rings";
 import { ethOwnMac, ethernetCommit, ethRxWasLinkBroadcast } from "./ethernet";
 import {
-  arpFind, arpResolve, arpDrainBeforeSend, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState,
+  arpFind, arpResolve, arpDrainBeforeSend, arpFailureReported, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState,
 } from "./arp";
 import { icmpInput, icmpSendUnreachable } from "./icmpv4";
 import { udpInput } from "../udp/input";
@@ -136,7 +136,10 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   const entry = <u32>arpFind(nextHop, true);
   const state = arpState(entry);
   if (state == ArpState.REACHABLE && !arpDrainBeforeSend(entry)) return toSlotWithMac(arpMac(entry), false, dst);
-  if (state == ArpState.FAILED) return fail(-Errno.EHOSTUNREACH);
+  if (state == ArpState.FAILED) {
+    arpFailureReported(entry);
+    return fail(-Errno.EHOSTUNREACH);
+  }
   arpResolve(entry);
   const frame = arpPendingReserve(entry);
   if (frame == 0) { bump(TX_DROP_PENDING_FULL); outRingFull = false; return 0; }
@@ -147,9 +150,9 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
 }
 
 /**
- * What `ipv4OutputBegin` would answer for `dst` without sending anything: 0 when a datagram can
- * be routed (now or after ARP), -ENETUNREACH with no route, -EHOSTUNREACH while the next
- * hop's resolution is known to have failed.
+ * What `ipv4OutputFinish` would answer for `dst`, without sending anything: 0 when a datagram
+ * can be routed (now or after ARP), -ENETUNREACH with no route, -EHOSTUNREACH when the next
+ * hop's resolution failed (which, after the hold, also starts it again: see iface/arp.ts).
  */
 export function ipv4RouteCheck(dst: u32): i32 {
   const local = cfg(Cfg.Ipv4Addr);
@@ -161,7 +164,9 @@ export function ipv4RouteCheck(dst: u32): i32 {
     if (nextHop == 0) return -Errno.ENETUNREACH;
   }
   const entry = arpFind(nextHop, false);
-  return entry >= 0 && arpState(<u32>entry) == ArpState.FAILED ? -Errno.EHOSTUNREACH : 0;
+  if (entry < 0 || arpState(<u32>entry) != ArpState.FAILED) return 0;
+  arpFailureReported(<u32>entry);
+  return -Errno.EHOSTUNREACH;
 }
 
 /** Sets the TOS byte of the datagram in progress (between Begin and Finish). */
