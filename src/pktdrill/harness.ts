@@ -28,6 +28,8 @@ export interface HarnessOptions {
 
 export interface CapturedFrame { timeUs: number; bytes: Uint8Array }
 
+/** Largest frame a script can inject. */
+const RX_SLOT_BYTES = 16384;
 /** Polls at one instant before the harness decides the stack is stuck. */
 const MAX_POLLS_AT_ONE_TIME = 10_000;
 
@@ -54,6 +56,11 @@ export class StackHarness {
     inst.setConfig('mtu', opts.mtu);
     inst.setConfig('seedLo', opts.seed >>> 0);
     inst.setConfig('seedHi', 0);
+    // Scripts may inject segments larger than the MTU (packetdrill's do, as a tun device
+    // with offloads delivers them): RX slots take up to RX_SLOT_BYTES; a few suffice, the
+    // harness injects one frame at a time.
+    inst.setConfig('rxSlots', 16);
+    inst.setConfig('rxSlotSize', RX_SLOT_BYTES);
     for (const [key, value] of opts.config) inst.setConfig(key, value);
     inst.init();
     this.instance = inst;
@@ -64,7 +71,7 @@ export class StackHarness {
     const inst = this.instance;
     const ex = inst.exports;
     if (frame.length > ex.rxSlotBytes()) {
-      throw new Error(`frame of ${frame.length} bytes does not fit an RX slot (${ex.rxSlotBytes()} bytes): raise the stack's rxSlotSize`);
+      throw new Error(`an inbound frame of ${frame.length} bytes is larger than the runner's RX slots (${ex.rxSlotBytes()} bytes): split the segment`);
     }
     inst.refreshViews();
     const desc = ex.rxDescBase();
