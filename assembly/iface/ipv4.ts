@@ -69,6 +69,7 @@ const TX_DROP_TOO_BIG = defineCounter("drop.ipv4_tx.too_big");
 /** Linux errno values returned (negated) by `ipv4OutputFinish`. */
 export namespace Errno {
   export const EMSGSIZE: i32 = 90;
+  export const ENOBUFS: i32 = 105;
   export const ENETUNREACH: i32 = 101;
   export const EHOSTUNREACH: i32 = 113;
 }
@@ -120,6 +121,7 @@ export function ipv4IsBroadcast(a: u32): bool {
  * the neighbour is unreachable a scratch buffer is returned and Finish reports the error.
  */
 export function ipv4OutputBegin(dst: u32, proto: u8): usize {
+  outFrame = 0;
   outDst = dst;
   outProto = proto;
   outTos = 0;
@@ -198,10 +200,14 @@ function toSlotWithMac(mac: usize, broadcast: bool, dst: u32): usize {
  * data. `tsoMss` > 0 asks the port to segment a TCP payload larger than the MTU (only when
  * Cfg.Offloads has TX_TSO). `l4ChecksumDone` says the caller already stored the L4 checksum
  * (ICMP messages built with their checksum; TCP/UDP computed here otherwise).
- * Returns 0 sent, 1 queued awaiting ARP, or a negative errno.
+ * Returns 0 sent, 1 queued awaiting ARP, or a negative errno (-ENOBUFS when there is no
+ * datagram in progress: Begin returned 0).
  */
 export function ipv4OutputFinish(l4Len: u32, tsoMss: u32 = 0, l4ChecksumDone: bool = false): i32 {
+  // Finish without a buffer (Begin returned 0, or this datagram was already finished) sends nothing.
+  if (outFrame == 0) return -Errno.ENOBUFS;
   if (outStatus < 0) {
+    outFrame = 0;
     bump(outStatus == -Errno.ENETUNREACH ? TX_DROP_NO_ROUTE : TX_DROP_HOST_UNREACHABLE);
     return outStatus;
   }
@@ -209,9 +215,11 @@ export function ipv4OutputFinish(l4Len: u32, tsoMss: u32 = 0, l4ChecksumDone: bo
   const tso = tsoMss > 0 && outProto == IpProto.TCP && (offloads & Offload.TX_TSO) != 0;
   if ((!tso && l4Len > ipv4MaxPayload(outDst)) || L4_OFFSET + l4Len > txMaxFrame() || IPV4_HEADER_LEN + l4Len > 0xFFFF) {
     bump(TX_DROP_TOO_BIG);
+    outFrame = 0;
     return -Errno.EMSGSIZE;
   }
   const frame = outFrame;
+  outFrame = 0;
   const src = cfg(Cfg.Ipv4Addr);
   ethernetEmit(frame, frame + ETH_DST, ethOwnMac(), EtherType.IPV4);
   const ipOffload = (offloads & Offload.TX_IPV4_CSUM) != 0;
