@@ -84,23 +84,22 @@ export function outputSchedule(t: Tcb): void {
   if ((t.flags & TF.OUT_QUEUED) != 0) return;
   t.flags |= TF.OUT_QUEUED;
   t.outNext = -1;
+  t.outPrev = pendingTail;
   if (pendingTail < 0) pendingHead = <i32>t.index;
   else tcbAt(<u32>pendingTail).outNext = <i32>t.index;
   pendingTail = <i32>t.index;
   retryAtUs = 0;
 }
 
-/** Removes `t` from the pending-output list (the record is being freed). */
+/** Removes `t` from the pending-output list in O(1) (doubly linked). */
 export function outputUnschedule(t: Tcb): void {
   if ((t.flags & TF.OUT_QUEUED) == 0) return;
-  let prev: i32 = -1;
-  let i = pendingHead;
-  while (i >= 0 && i != <i32>t.index) { prev = i; i = tcbAt(<u32>i).outNext; }
-  if (i < 0) return;
-  if (prev < 0) pendingHead = t.outNext;
-  else tcbAt(<u32>prev).outNext = t.outNext;
-  if (pendingTail == <i32>t.index) pendingTail = prev;
+  if (t.outPrev >= 0) tcbAt(<u32>t.outPrev).outNext = t.outNext;
+  else pendingHead = t.outNext;
+  if (t.outNext >= 0) tcbAt(<u32>t.outNext).outPrev = t.outPrev;
+  else pendingTail = t.outPrev;
   t.outNext = -1;
+  t.outPrev = -1;
   t.flags &= ~TF.OUT_QUEUED;
 }
 
@@ -119,13 +118,8 @@ export function outputFlush(): void {
       retryAtUs = txHasRoom() ? now() + OUTPUT_RETRY_US : 0;
       return;
     }
-    // tcpOutput may have freed or re-queued t; take it off only if still at the head.
-    if (pendingHead == <i32>t.index) {
-      pendingHead = t.outNext;
-      if (pendingHead < 0) pendingTail = -1;
-      t.outNext = -1;
-      t.flags &= ~TF.OUT_QUEUED;
-    }
+    // tcpOutput may have freed t (then it is off the list already).
+    outputUnschedule(t);
   }
 }
 

@@ -102,6 +102,8 @@ export namespace TF {
   queuePrev: i32;
   /** Next record on the pending-output list, -1 = end. Valid only with TF.OUT_QUEUED. */
   outNext: i32;
+  /** Previous record on the pending-output list, -1 = first. Valid only with TF.OUT_QUEUED. */
+  outPrev: i32;
 
   // Send sequence space (RFC 9293 3.3.1).
   /** Initial send sequence number. */
@@ -290,6 +292,7 @@ export function tcbAlloc(): Tcb | null {
   t.queueNext = -1;
   t.queuePrev = -1;
   t.outNext = -1;
+  t.outPrev = -1;
   t.synHead = -1;
   t.acceptHead = -1;
   t.acceptTail = -1;
