@@ -13,6 +13,7 @@ async function rejects(options, Type, pattern) {
   } catch (e) {
     assert.instance(e, Type, `${e.name}: ${e.message}`);
     assert.match(e.message, pattern);
+    assert.match(e.code, /^ERR_/, `every option error carries a code (${e.message})`);
     return e;
   }
   assert.unreachable(`createStack(${JSON.stringify(Object.keys(options ?? {}))}) resolved`);
@@ -29,7 +30,8 @@ test('the link and the address are required and checked', async () => {
 });
 
 test('unknown keys are TypeErrors naming the key', async () => {
-  await rejects({ link: link(), address: '10.0.0.1/24', adress: 'x' }, TypeError, /^options\.adress is not an option of createStack/);
+  const e = await rejects({ link: link(), address: '10.0.0.1/24', adress: 'x' }, TypeError, /^options\.adress is not an option of createStack/);
+  assert.is(e.code, 'ERR_WASM_TCPIP_UNKNOWN_OPTION');
   await rejects({ link: link(), address: '10.0.0.1/24', tcp: { sendBufer: 1 } }, TypeError, /^options\.tcp\.sendBufer is not an option of createStack/);
   await rejects({ link: link(), address: '10.0.0.1/24', tcp: 5 }, TypeError, /^options\.tcp must be an object, got 5$/);
 });
@@ -40,8 +42,9 @@ test('each optional setting is checked by name', async () => {
   await rejects({ ...base, gateway: 'router' }, TypeError, /^options\.gateway must be an IPv4 address/);
   await rejects({ ...base, mac: '01:00:5e:00:00:01' }, RangeError, /^options\.mac 01:00:5e:00:00:01 is a multicast address/);
   await rejects({ ...base, mac: 'zz' }, TypeError, /^options\.mac must be a MAC address/);
-  await rejects({ ...base, mtu: 1501 }, RangeError, /^options\.mtu must be from 68 to 1500, got 1501$/);
-  await rejects({ ...base, mtu: 1.5 }, TypeError, /^options\.mtu must be an integer, got 1\.5$/);
+  assert.is((await rejects({ ...base, mtu: 1501 }, RangeError, /^options\.mtu must be from 68 to 1500, got 1501$/)).code, 'ERR_OUT_OF_RANGE');
+  assert.is((await rejects({ ...base, mtu: 1.5 }, TypeError, /^options\.mtu must be an integer, got 1\.5$/)).code, 'ERR_INVALID_ARG_TYPE');
+  assert.is((await rejects({ ...base, address: '10.0.0.1' }, RangeError, /^options\.address/)).code, 'ERR_INVALID_ARG_VALUE');
   await rejects({ ...base, clock: 'virtual' }, TypeError, /^options\.clock must be 'real' or a clock object/);
   await rejects({ ...base, seed: -1 }, RangeError, /^options\.seed must be from 0 to 9007199254740991, got -1$/);
   await rejects({ ...base, debug: 'yes' }, TypeError, /^options\.debug must be a boolean/);

@@ -73,11 +73,11 @@ export class Server extends EventEmitter implements Endpoint {
     for (const name of ['sendBuffer', 'recvBuffer'] as const) {
       const v = opts[name];
       if (v !== undefined && (!Number.isInteger(v) || v < 1024 || v > 2 ** 30)) {
-        throw new RangeError(`options.${name} must be an integer from 1024 to 1073741824 bytes, got ${String(v)}`);
+        throw nodeCodeError('ERR_OUT_OF_RANGE', `options.${name} must be an integer from 1024 to 1073741824 bytes, got ${String(v)}`, RangeError);
       }
     }
     if (opts.synBacklog !== undefined && (!Number.isInteger(opts.synBacklog) || opts.synBacklog < 1 || opts.synBacklog > 65535)) {
-      throw new RangeError(`options.synBacklog must be an integer from 1 to 65535, got ${String(opts.synBacklog)}`);
+      throw nodeCodeError('ERR_OUT_OF_RANGE', `options.synBacklog must be an integer from 1 to 65535, got ${String(opts.synBacklog)}`, RangeError);
     }
     this.anyPortCursor = ctx.seed % ANY_PORT_COUNT;
     if (listener) this.on('connection', listener);

@@ -102,7 +102,7 @@ function validatePort(value: unknown, name: string): number {
 function ringSize(value: unknown, name: string): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024 || value > 2 ** 30) {
-    throw new RangeError(`${name} must be an integer from 1024 to 1073741824 bytes, got ${String(value)}`);
+    throw nodeCodeError('ERR_OUT_OF_RANGE', `${name} must be an integer from 1024 to 1073741824 bytes, got ${String(value)}`, RangeError);
   }
   return value;
 }

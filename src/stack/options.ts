@@ -12,6 +12,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { RealClock, type Clock } from '../clock/clock.js';
 import type { Link } from '../links/link.js';
 import type { PollPolicy } from './driver.js';
+import { nodeCodeError } from '../net/errors.js';
 import { formatIpv4, parseIpv4, parseMac, sameNetwork } from '../net/ipv4.js';
 
 /** TCP settings; sizes in bytes, times in milliseconds. Each maps to a stack config slot. */
@@ -168,6 +169,16 @@ export function optionForSlot(key: string): string | undefined {
   return undefined;
 }
 
+/** A wrong type: TypeError with Node's code. */
+function typeError(message: string): Error {
+  return nodeCodeError('ERR_INVALID_ARG_TYPE', message, TypeError);
+}
+
+/** A value out of range: RangeError with Node's code. */
+function rangeError(message: string): Error {
+  return nodeCodeError('ERR_OUT_OF_RANGE', message, RangeError);
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -177,16 +188,16 @@ function checkKeys(obj: Record<string, unknown>, group: string): void {
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) {
       const where = group ? `options.${group}` : 'options';
-      throw new TypeError(`${where}.${key} is not an option of createStack; known: ${[...known].join(', ')}`);
+      throw nodeCodeError('ERR_WASM_TCPIP_UNKNOWN_OPTION', `${where}.${key} is not an option of createStack; known: ${[...known].join(', ')}`, TypeError);
     }
   }
 }
 
 function integerOption(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${path} must be an integer, got ${describe(value)}`);
+    throw typeError(`${path} must be an integer, got ${describe(value)}`);
   }
-  if (value < min || value > max) throw new RangeError(`${path} must be from ${min} to ${max}, got ${value}`);
+  if (value < min || value > max) throw rangeError(`${path} must be from ${min} to ${max}, got ${value}`);
   return value;
 }
 
@@ -221,12 +232,12 @@ export function derivedMac(seed: number, address: number): Uint8Array {
 
 /** Validates `createStack` options and fills defaults; throws TypeError/RangeError naming the option. */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  if (!isPlainObject(options)) throw new TypeError(`options must be an object like { link, address: '10.0.0.1/24' }, got ${describe(options)}`);
+  if (!isPlainObject(options)) throw typeError(`options must be an object like { link, address: '10.0.0.1/24' }, got ${describe(options)}`);
   checkKeys(options, '');
   const o = options as Record<string, unknown>;
 
   if (!isLink(o.link)) {
-    throw new TypeError('options.link is required: a link such as one end of MemoryLink.pair() (an object with attach, receive, transmit, pendingUs, close and mtu)');
+    throw typeError('options.link is required: a link such as one end of MemoryLink.pair() (an object with attach, receive, transmit, pendingUs, close and mtu)');
   }
   const link = o.link;
 
@@ -234,17 +245,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const address = addressMatch ? parseIpv4(addressMatch[1]) : null;
   const prefix = addressMatch ? Number(addressMatch[2]) : NaN;
   if (address === null || !(prefix >= 0 && prefix <= 32)) {
-    const Err = typeof o.address === 'string' ? RangeError : TypeError;
-    throw new Err(`options.address must be an IPv4 address with a prefix, like '10.0.0.1/24', got ${describe(o.address)}`);
+    const message = `options.address must be an IPv4 address with a prefix, like '10.0.0.1/24', got ${describe(o.address)}`;
+    throw typeof o.address === 'string' ? nodeCodeError('ERR_INVALID_ARG_VALUE', message, RangeError) : typeError(message);
   }
-  if (address === 0) throw new RangeError(`options.address must not be 0.0.0.0, got '${o.address}'`);
+  if (address === 0) throw rangeError(`options.address must not be 0.0.0.0, got '${o.address}'`);
 
   let gateway = 0;
   if (o.gateway !== undefined) {
     const g = typeof o.gateway === 'string' ? parseIpv4(o.gateway) : null;
-    if (g === null) throw new TypeError(`options.gateway must be an IPv4 address like '10.0.0.254', got ${describe(o.gateway)}`);
+    if (g === null) throw typeError(`options.gateway must be an IPv4 address like '10.0.0.254', got ${describe(o.gateway)}`);
     if (!sameNetwork(g, address, prefix) || g === address) {
-      throw new RangeError(`options.gateway ${o.gateway} must be another address inside ${o.address}`);
+      throw rangeError(`options.gateway ${o.gateway} must be another address inside ${o.address}`);
     }
     gateway = g;
   }
@@ -257,7 +268,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   } else if (isClock(o.clock)) {
     clock = o.clock;
   } else {
-    throw new TypeError(`options.clock must be 'real' or a clock object such as new VirtualClock(), got ${describe(o.clock)}`);
+    throw typeError(`options.clock must be 'real' or a clock object such as new VirtualClock(), got ${describe(o.clock)}`);
   }
 
   let seed: number;
@@ -267,8 +278,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   let mac: Uint8Array;
   if (o.mac !== undefined) {
     const m = typeof o.mac === 'string' ? parseMac(o.mac) : null;
-    if (m === null) throw new TypeError(`options.mac must be a MAC address like '02:00:0a:00:00:01', got ${describe(o.mac)}`);
-    if (m[0] & 1) throw new RangeError(`options.mac ${o.mac} is a multicast address; use a unicast one (first byte even)`);
+    if (m === null) throw typeError(`options.mac must be a MAC address like '02:00:0a:00:00:01', got ${describe(o.mac)}`);
+    if (m[0] & 1) throw rangeError(`options.mac ${o.mac} is a multicast address; use a unicast one (first byte even)`);
     mac = m;
   } else if (link.mac instanceof Uint8Array && link.mac.length === 6) {
     mac = Uint8Array.from(link.mac);
@@ -279,9 +290,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   let mtu = link.mtu;
   if (o.mtu !== undefined) mtu = integerOption(o.mtu, 'options.mtu', 68, Math.min(9000, link.mtu));
 
-  if (o.debug !== undefined && typeof o.debug !== 'boolean') throw new TypeError(`options.debug must be a boolean, got ${describe(o.debug)}`);
+  if (o.debug !== undefined && typeof o.debug !== 'boolean') throw typeError(`options.debug must be a boolean, got ${describe(o.debug)}`);
   if (o.poll !== undefined && o.poll !== 'busy' && o.poll !== 'adaptive') {
-    throw new TypeError(`options.poll must be 'busy' or 'adaptive', got ${describe(o.poll)}`);
+    throw typeError(`options.poll must be 'busy' or 'adaptive', got ${describe(o.poll)}`);
   }
 
   const slots = new Map<string, number>();
@@ -308,7 +319,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   for (const group of Object.keys(SLOT_OPTIONS)) {
     const source = group ? o[group] : o;
     if (source === undefined) continue;
-    if (!isPlainObject(source)) throw new TypeError(`options.${group} must be an object, got ${describe(source)}`);
+    if (!isPlainObject(source)) throw typeError(`options.${group} must be an object, got ${describe(source)}`);
     if (group) checkKeys(source, group);
     for (const [name, key] of Object.entries(SLOT_OPTIONS[group])) {
       const v = source[name];
@@ -319,17 +330,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const tcp = (o.tcp ?? {}) as Record<string, unknown>;
   if (tcp.ephemeralPorts !== undefined) {
     const r = tcp.ephemeralPorts;
-    if (!Array.isArray(r) || r.length !== 2) throw new TypeError(`options.tcp.ephemeralPorts must be [low, high], got ${describe(r)}`);
+    if (!Array.isArray(r) || r.length !== 2) throw typeError(`options.tcp.ephemeralPorts must be [low, high], got ${describe(r)}`);
     const low = integerOption(r[0], 'options.tcp.ephemeralPorts[0]', 1, 65535);
     const high = integerOption(r[1], 'options.tcp.ephemeralPorts[1]', low, 65535);
     slots.set('ephemeralLow', low);
     slots.set('ephemeralHigh', high);
   }
   if (tcp.congestion !== undefined && tcp.congestion !== 'newreno') {
-    throw new RangeError(`options.tcp.congestion must be 'newreno' (the algorithm this build has), got ${describe(tcp.congestion)}`);
+    throw rangeError(`options.tcp.congestion must be 'newreno' (the algorithm this build has), got ${describe(tcp.congestion)}`);
   }
   if (tcp.noDelay !== undefined) {
-    if (typeof tcp.noDelay !== 'boolean') throw new TypeError(`options.tcp.noDelay must be a boolean, got ${describe(tcp.noDelay)}`);
+    if (typeof tcp.noDelay !== 'boolean') throw typeError(`options.tcp.noDelay must be a boolean, got ${describe(tcp.noDelay)}`);
     noDelay = tcp.noDelay;
   }
 

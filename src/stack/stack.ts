@@ -29,6 +29,7 @@ import { TcpAbi } from '../net/tcp-abi.js';
 import { Lingerer } from '../net/linger.js';
 import { createNet, socketClassFor, type Net, type SocketClass } from '../net/net.js';
 import { formatIpv4, formatMac } from '../net/ipv4.js';
+import { nodeCodeError } from '../net/errors.js';
 import { UdpAbi } from '../dgram/udp-abi.js';
 import { createDgram, type Dgram, type DgramContext, type UdpSocket } from '../dgram/socket.js';
 import { createWorkerStack, type WorkerPoolOptions, type WorkerStack } from '../workers/pool.js';
@@ -151,7 +152,7 @@ export class Stack {
     if (this.closePromise) return this.closePromise;
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
-      return Promise.reject(new RangeError(`options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`));
+      return Promise.reject(nodeCodeError('ERR_OUT_OF_RANGE', `options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`, RangeError));
     }
     this.closePromise = this.runClose(timeoutMs);
     return this.closePromise;
@@ -246,9 +247,7 @@ function configure(instance: StackInstance, options: ResolvedOptions): void {
       const name = optionForSlot(error.key);
       if (name !== undefined) {
         const value = options.slots.get(error.key);
-        const e = new RangeError(`${name} is out of the range the stack accepts (got ${value ?? 'the default'}; config slot ${error.key}): see the option's documentation in StackOptions`);
-        (e as RangeError & { code: string }).code = 'ERR_WASM_TCPIP_CONFIG';
-        throw e;
+        throw nodeCodeError('ERR_WASM_TCPIP_CONFIG', `${name} is out of the range the stack accepts (got ${value ?? 'the default'}; config slot ${error.key}): see the option's documentation in StackOptions`, RangeError);
       }
     }
     throw error;
