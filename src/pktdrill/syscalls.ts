@@ -81,8 +81,6 @@ interface Sock {
   bound?: { addr: number; port: number };
   handle: number;
   role: 'new' | 'listener' | 'connection';
-  /** A non-blocking connect is in progress (EINPROGRESS was returned). */
-  connecting: boolean;
   /** The pending error has been reported once (Linux clears sk_err when it reports it). */
   errorReported: boolean;
   /** shutdown(SHUT_RD or SHUT_RDWR) was called: read() returns 0 (end of file), as Linux. */
@@ -225,7 +223,7 @@ export class SocketTable {
 
   private newSock(kind: 'tcp' | 'udp', nonblock: boolean, opts?: Sock['opts']): Sock {
     const s: Sock = {
-      fd: this.lowestFreeFd(), kind, nonblock, handle: -1, role: 'new', connecting: false, errorReported: false, readShut: false,
+      fd: this.lowestFreeFd(), kind, nonblock, handle: -1, role: 'new', errorReported: false, readShut: false,
       opts: opts ? { ...opts, linger: { ...opts.linger } } : {
         reuseaddr: 0, sndbuf: 0, rcvbuf: 0, keepalive: 0, keepidle: 0, keepintvl: 0, keepcnt: 0, nodelay: 0, maxseg: 0,
         userTimeout: 0, linger: { onoff: 0, linger: 0 },
@@ -333,7 +331,7 @@ export class SocketTable {
           const info = this.info(s.handle);
           const err = this.takeError(s, info);
           if (err) return err;
-          if (info.flags & INFO_CONNECTED) { s.connecting = false; return this.fail(ERRNO.EISCONN); }
+          if (info.flags & INFO_CONNECTED) return this.fail(ERRNO.EISCONN);
           return this.fail(ERRNO.EALREADY);
         }
         if (s.role === 'listener') return this.fail(ERRNO.EISCONN);
@@ -344,7 +342,7 @@ export class SocketTable {
         s.role = 'connection';
         this.applyOptions(s);
         this.h.pollNow();
-        if (s.nonblock) { s.connecting = true; return this.fail(ERRNO.EINPROGRESS); }
+        if (s.nonblock) return this.fail(ERRNO.EINPROGRESS);
       }
       const s = sockRef!;
       const info = this.info(s.handle);
