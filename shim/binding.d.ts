@@ -65,6 +65,8 @@ export interface PortConfig {
   /** Spread flows over queues with symmetric RSS when queues > 1 (default true). */
   rss?: boolean;
   promiscuous?: boolean;
+  /** Configure RX queue interrupts so Queue.waitForFrames can sleep until traffic (default false). */
+  rxInterrupts?: boolean;
 }
 
 export interface RssInfo {
@@ -84,6 +86,7 @@ export interface PortConfigured {
   txDescs: number;
   /** Offload bits of assembly/abi/config.ts `Offload` now enabled on the port. */
   offloads: number;
+  rxInterrupts: boolean;
   rss: RssInfo;
 }
 
@@ -93,6 +96,7 @@ export interface PortState {
   queues: number;
   mtu: number;
   offloads: number;
+  rxInterrupts: boolean;
   queuesAttached: boolean[];
 }
 
@@ -203,6 +207,11 @@ export declare class Queue {
   attachMemory(memory: ArrayBuffer | Uint8Array): void;
   stats(): QueueStats;
   close(): void;
+  /**
+   * Sleeps off the event loop until the queue has traffic (true) or `timeoutMs` passed
+   * (false). The port must be configured with rxInterrupts and started.
+   */
+  waitForFrames(timeoutMs: number): Promise<boolean>;
   readonly zeroCopy: boolean;
   /** Why the queue copies, or null when it is zero-copy. */
   readonly zeroCopyReason: string | null;

@@ -196,6 +196,7 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   bool wantOffloads = OptionalBool(opts, "offloads", true);
   bool wantRss = OptionalBool(opts, "rss", true);
   bool promiscuous = OptionalBool(opts, "promiscuous", false);
+  bool rxInterrupts = OptionalBool(opts, "rxInterrupts", false);
 
   auto lock = PortRegistry::Lock();
   PortState& s = PortRegistry::Get(portId_);
@@ -233,7 +234,12 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
     conf.rx_adv_conf.rss_conf.rss_hf = hf;
   }
 
+  conf.intr_conf.rxq = rxInterrupts ? 1 : 0;
   int rc = rte_eth_dev_configure(portId_, queues, queues, &conf);
+  if (rc == -ENOTSUP && rxInterrupts) {
+    ThrowCoded(env, code::kPort, who + " cannot raise RX queue interrupts (" + DpdkErrorText(rc) +
+                                     "): configure it without rxInterrupts and let the idle policy poll", -rc);
+  }
   if (rc != 0) {
     ThrowCoded(env, rc == -EINVAL ? code::kQueues : code::kPort,
                who + ": rte_eth_dev_configure(" + std::to_string(queues) + " queues, MTU " + std::to_string(mtu) +
@@ -259,6 +265,7 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   s.mtu = mtu;
   s.offloads = enabled;
   s.rssKey = rss ? key : std::vector<uint8_t>();
+  s.rxInterrupts = rxInterrupts;
   s.queueReady.assign(queues, false);
   s.queueZeroCopy.assign(queues, false);
   lock.unlock();
@@ -269,6 +276,7 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   out.Set("rxDescs", rxDescs);
   out.Set("txDescs", txDescs);
   out.Set("offloads", enabled);
+  out.Set("rxInterrupts", rxInterrupts);
   out.Set("rss", RssObject(env, portId_));
   return out;
 }
@@ -397,6 +405,7 @@ Napi::Value Port::State(const Napi::CallbackInfo& info) {
   o.Set("queues", s.rxQueues);
   o.Set("mtu", s.mtu);
   o.Set("offloads", s.offloads);
+  o.Set("rxInterrupts", s.rxInterrupts);
   Napi::Array ready = Napi::Array::New(env, s.queueReady.size());
   for (size_t q = 0; q < s.queueReady.size(); q++) ready.Set(static_cast<uint32_t>(q), Napi::Boolean::New(env, s.queueReady[q]));
   o.Set("queuesAttached", ready);

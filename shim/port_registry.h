@@ -32,6 +32,8 @@ struct PortState {
   uint32_t mtu = 0;
   /** The Toeplitz key configured (empty when RSS is off). */
   std::vector<uint8_t> rssKey;
+  /** RX queue interrupts are configured (Queue.waitForFrames can sleep until traffic). */
+  bool rxInterrupts = false;
   /** `offload::` bits enabled on the port. */
   uint32_t offloads = 0;
   /** Per queue pair: set up (rte_eth_rx/tx_queue_setup done with a live pool). */

@@ -3,6 +3,7 @@
 
 #include <rte_bus.h>
 #include <rte_dev.h>
+#include <rte_epoll.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -10,6 +11,9 @@
 #include <rte_memory.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -57,6 +61,41 @@ constexpr uint32_t kPageBytes = 4096;
 constexpr uint32_t kMinEthernetFrame = 14;
 
 std::atomic<uint32_t> gPoolSerial{0};
+
+// Sleeps in the thread pool until the queue's RX interrupt fires or the time passes; resolves
+// with whether it fired. The interrupt is armed only for the wait (rte_eth_dev_rx_intr_enable
+// then disable), as DPDK's power-saving examples do.
+class FrameWaiter : public Napi::AsyncWorker {
+ public:
+  FrameWaiter(Napi::Env env, uint16_t port, uint16_t queue, std::shared_ptr<EpollFd> epoll, int timeoutMs)
+      : Napi::AsyncWorker(env), port_(port), queue_(queue), epoll_(std::move(epoll)), timeoutMs_(timeoutMs),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    int rc = rte_eth_dev_rx_intr_enable(port_, queue_);
+    // Drivers whose interrupt is the queue's own descriptor (net_tap) have nothing to arm.
+    if (rc != 0 && rc != -ENOTSUP) {
+      SetError("wasm-tcpip: rte_eth_dev_rx_intr_enable failed (" + DpdkErrorText(rc) + ")");
+      return;
+    }
+    struct rte_epoll_event event;
+    fired_ = rte_epoll_wait(epoll_->fd, &event, 1, timeoutMs_) > 0;
+    rte_eth_dev_rx_intr_disable(port_, queue_);
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), fired_)); }
+  void OnError(const Napi::Error& e) override {
+    e.Value().Set("code", Napi::String::New(Env(), code::kPort));
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  uint16_t port_;
+  uint16_t queue_;
+  std::shared_ptr<EpollFd> epoll_;
+  int timeoutMs_;
+  bool fired_ = false;
+  Napi::Promise::Deferred deferred_;
+};
 
 inline uint32_t Load32(const uint8_t* p) {
   uint32_t v;
@@ -553,6 +592,51 @@ Napi::Value Queue::Tx(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sent);
 }
 
+EpollFd::~EpollFd() {
+  if (fd >= 0) close(fd);
+}
+
+// Errors reject the returned promise rather than throw: callers handle one failure path.
+Napi::Value Queue::WaitForFrames(const Napi::CallbackInfo& info) {
+  try {
+    return StartWait(info);
+  } catch (const Napi::Error& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(info.Env());
+    d.Reject(e.Value());
+    return d.Promise();
+  }
+}
+
+Napi::Value Queue::StartWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t timeoutMs = ArgUint(info, 0, "timeoutMs", 0, 3600000);
+  if (closed_) ThrowCoded(env, code::kState, "the queue is closed");
+  {
+    auto lock = PortRegistry::Lock();
+    const PortState& s = PortRegistry::Get(port_);
+    if (!s.rxInterrupts) {
+      ThrowCoded(env, code::kState, "port " + std::to_string(port_) + " was configured without rxInterrupts: configure it with rxInterrupts: true to wait for frames");
+    }
+    if (!s.started) ThrowCoded(env, code::kState, "port " + std::to_string(port_) + " is not started: start it before waiting for frames");
+  }
+  if (!epoll_) {
+    // The queue's interrupt descriptor exists once the port started.
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) ThrowCoded(env, code::kPort, "epoll_create1 failed (" + DpdkErrorText(errno) + ")", errno);
+    auto epoll = std::make_shared<EpollFd>(fd);
+    int rc = rte_eth_dev_rx_intr_ctl_q(port_, queue_, fd, RTE_INTR_EVENT_ADD, nullptr);
+    if (rc != 0) {
+      ThrowCoded(env, code::kPort, "the driver cannot deliver RX interrupts for queue " + std::to_string(queue_) + " (" + DpdkErrorText(rc) +
+                                       "): poll instead (configure the port without rxInterrupts)", -rc);
+    }
+    epoll_ = epoll;
+  }
+  auto* worker = new FrameWaiter(env, port_, queue_, epoll_, static_cast<int>(timeoutMs));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
 Napi::Value Queue::AttachMemory(const Napi::CallbackInfo& info) {
   SetMemory(info.Env(), info[0]);
   return info.Env().Undefined();
@@ -602,6 +686,10 @@ void Queue::Shutdown() {
     rte_eth_dev_stop(port_);
     s.started = false;
   }
+  if (epoll_) {
+    rte_eth_dev_rx_intr_ctl_q(port_, queue_, epoll_->fd, RTE_INTR_EVENT_DEL, nullptr);
+    epoll_.reset();  // closed once no wait holds it any more
+  }
   ReleaseHeld();
   if (pool_ != nullptr && rte_mempool_full(pool_)) {
     rte_mempool_free(pool_);
@@ -631,6 +719,7 @@ void Queue::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&Queue::AttachMemory>("attachMemory"),
                                         InstanceMethod<&Queue::Stats>("stats"),
                                         InstanceMethod<&Queue::Close>("close"),
+                                        InstanceMethod<&Queue::WaitForFrames>("waitForFrames"),
                                         InstanceAccessor<&Queue::ZeroCopy>("zeroCopy"),
                                         InstanceAccessor<&Queue::ZeroCopyReason>("zeroCopyReason"),
                                         StaticMethod<&Queue::Plan>("plan"),

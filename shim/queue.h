@@ -11,7 +11,9 @@
 // path, nothing reads outside linear memory whatever the descriptors say, and every frame not
 // passed on is counted by reason. `close()` (or the thread's exit) makes sure no device
 // writes into the zero-copy region any more (stopping the queue, or the port, of a device
-// that DMAs into it) before the memory holding it can go away.
+// that DMAs into it) before the memory holding it can go away. On a port configured with
+// rxInterrupts, `waitForFrames(ms)` sleeps off the event loop (in an AsyncWorker) until the
+// queue has traffic or the time passed, so an idle worker need not poll.
 #pragma once
 
 #include <napi.h>
@@ -19,10 +21,20 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace shim {
+
+/** An epoll file descriptor, closed when the last holder lets go. */
+struct EpollFd {
+  int fd;
+  explicit EpollFd(int f) : fd(f) {}
+  ~EpollFd();
+  EpollFd(const EpollFd&) = delete;
+  EpollFd& operator=(const EpollFd&) = delete;
+};
 
 struct QueueCounters {
   uint64_t rxFrames = 0;
@@ -57,6 +69,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ZeroCopy(const Napi::CallbackInfo& info);
   Napi::Value ZeroCopyReason(const Napi::CallbackInfo& info);
+  Napi::Value WaitForFrames(const Napi::CallbackInfo& info);
+  Napi::Value StartWait(const Napi::CallbackInfo& info);
   static Napi::Value Plan(const Napi::CallbackInfo& info);
 
   void SetMemory(Napi::Env env, const Napi::Value& memory);
@@ -99,6 +113,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
   /** The device writes buffers by DMA (it is not on the vdev bus). */
   bool deviceDma_ = false;
   QueueCounters c_;
+  /** The epoll instance this queue's RX interrupt is registered with (shared with waits in flight). */
+  std::shared_ptr<EpollFd> epoll_;
   bool closed_ = false;
   bool hookRegistered_ = false;
   napi_env env_ = nullptr;

@@ -58,6 +58,38 @@ if (root) {
     port.close();
   });
 
+  test('RX interrupts on net_tap: an idle queue sleeps without CPU and wakes on traffic', async () => {
+    const t = tag + 3;
+    const iface = `wti${process.pid % 100000}`;
+    startEal({ hugepages: false, vdevs: [`net_tap${t},iface=${iface}`] });
+    const { port, configured } = openPort(`net_tap${t}`, { rxInterrupts: true });
+    assert.is(configured.rxInterrupts, true);
+    const s = stackInstance();
+    const q = new dpdk.Queue(port.portId, 0, s.exports.memory.buffer, ringsOf(s));
+    assert.is(await q.waitForFrames(10).catch((e) => e.code), 'ERR_WASM_TCPIP_DPDK_STATE', 'not before start');
+    port.start();
+    const sock = createSocket('udp4');
+    try {
+      execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`]);
+      execFileSync('ip', ['addr', 'add', `10.98.${t}.1/24`, 'dev', iface]);
+      execFileSync('ip', ['link', 'set', iface, 'up']);
+      execFileSync('ip', ['neigh', 'replace', `10.98.${t}.2`, 'lladdr', '02:00:00:00:00:09', 'dev', iface]);
+      while (q.rx() > 0);
+      const cpu0 = process.cpuUsage();
+      assert.is(await q.waitForFrames(200), false, 'nothing arrives: the wait times out');
+      const cpu = process.cpuUsage(cpu0);
+      assert.ok(cpu.user + cpu.system < 50_000, `the wait slept (${cpu.user + cpu.system} us of CPU)`);
+      const woken = q.waitForFrames(5000);
+      sock.send('wake up', 9, `10.98.${t}.2`);
+      assert.is(await woken, true, 'a datagram from the kernel wakes it');
+      assert.is(q.rx(), 1);
+    } finally {
+      sock.close();
+      q.close();
+      port.close();
+    }
+  });
+
   test('checksum offloads on net_tap: RX flags say verified, TX checksums completed by the port', async () => {
     const t = tag + 1;
     const iface = `wto${process.pid % 100000}`;

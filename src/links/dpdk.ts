@@ -73,7 +73,7 @@ export class DpdkLink implements Link {
     if (!port.state().configured) {
       port.configure({
         queues: options.queues, mtu: options.mtu, rxDescs: options.rxDescs, txDescs: options.txDescs,
-        offloads: options.offloads, rss: options.rss, promiscuous: options.promiscuous,
+        offloads: options.offloads, rss: options.rss, promiscuous: options.promiscuous, rxInterrupts: options.rxInterrupts,
       });
     }
     return new DpdkLink({ port: portId, queue: options.queue, zeroCopy: options.zeroCopy, mbufs: options.mbufs, autoStart: options.autoStart });
@@ -143,6 +143,22 @@ export class DpdkLink implements Link {
 
   pendingUs(): number {
     return Infinity;
+  }
+
+  /** True when the port raises RX interrupts, so `waitForFrames` can sleep until traffic. */
+  get canWait(): boolean {
+    return this.port.state().rxInterrupts;
+  }
+
+  /**
+   * Sleeps without polling (off the event loop) until this queue has traffic (true) or
+   * `timeoutMs` passed (false): the idle policy's deep sleep on ports configured with
+   * `rxInterrupts: true`.
+   */
+  waitForFrames(timeoutMs: number): Promise<boolean> {
+    const q = this.queue;
+    if (!q || this.closed) return Promise.resolve(false);
+    return q.waitForFrames(Math.max(0, Math.min(3_600_000, Math.ceil(timeoutMs))));
   }
 
   /** Queue counters (frames, drops by reason) and whether receive is zero-copy. */
