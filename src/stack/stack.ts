@@ -105,6 +105,8 @@ export class Stack {
     });
 
     const stack = this;
+    // The Socket class closes over the context it is made for: bound right after.
+    let StackSocket: SocketClass | null = null;
     const netContext: NetContext = {
       get tcp() { return stack.tcp(); },
       clock: this.clock,
@@ -112,7 +114,7 @@ export class Stack {
       noDelay: options.noDelay,
       seed: options.seed,
       get closing() { return stack.closing; },
-      Socket: undefined as unknown as SocketClass,
+      get Socket() { return StackSocket!; },
       kick: () => this.driver.kick(),
       registerTcp: (h, e) => { this.tcpEndpoints.set(h, e); },
       unregisterTcp: (h) => { this.tcpEndpoints.delete(h); },
@@ -122,7 +124,7 @@ export class Stack {
       trackServer: (s) => { this.servers.add(s); },
       untrackServer: (s) => { this.servers.delete(s); },
     };
-    (netContext as { Socket: SocketClass }).Socket = socketClassFor(netContext);
+    StackSocket = socketClassFor(netContext);
     this.net = createNet(netContext);
 
     const dgramContext: DgramContext = {
