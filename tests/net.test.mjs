@@ -307,4 +307,20 @@ test('over an impaired link (loss, reordering, duplication, delay) 4 MiB arrive 
   assert.equal(second, first, 'same seeds, same virtual times, same counters');
 });
 
+test('no neighbour answers: connect EHOSTUNREACH after ARP gives up; no route: connect ENETUNREACH at once', async () => {
+  const { server, client, clock } = await stackPair();
+  const start = clock.nowUs();
+  const absent = client.net.connect({ host: '10.0.0.99', port: 7 });
+  const [err] = await once(absent, 'error');
+  assert.equal([err.message, err.code, err.errno, err.syscall, err.address, err.port],
+    ['connect EHOSTUNREACH 10.0.0.99:7', 'EHOSTUNREACH', -113, 'connect', '10.0.0.99', 7]);
+  assert.ok(clock.nowUs() > start, 'after the ARP retries, on the virtual clock');
+  const offLink = client.net.connect({ host: '192.168.1.1', port: 7 });
+  const noRoute = clock.nowUs();
+  const [err2] = await once(offLink, 'error');
+  assert.equal([err2.message, err2.code], ['connect ENETUNREACH 192.168.1.1:7', 'ENETUNREACH']);
+  assert.is(clock.nowUs(), noRoute, 'no gateway: refused without waiting');
+  await Promise.all([server.close(), client.close()]);
+});
+
 test.run();
