@@ -330,6 +330,8 @@ test('output API: no route without a gateway; via the gateway\'s MAC when off-li
   let s = makeStack();
   const h = udpOpenBound(s, 1000);
   assert.is(udpSend(s, h, ip('8.8.8.8'), 53, [1]), -101, 'ENETUNREACH');
+  assert.is(udpSend(s, h, B_IP, 53, [1]), -101, 'our own address: no loopback path');
+  assert.is(poll(s, 1).length, 0, 'and no ARP request for ourselves');
   s = makeStack({ ipv4Gateway: ip('10.61.0.1') });
   feed(s, [fixture('arp-ping')[0]]);
   const h2 = udpOpenBound(s, 1000);

@@ -17,8 +17,9 @@
 //   place in a TX slot when the next hop's MAC is known, or in an ARP pending buffer while it
 //   is being resolved. `ipv4OutputFinish` writes the Ethernet and IPv4 headers and the L4
 //   checksum (software, or left to the port when Cfg.Offloads says it can) and sends or queues:
-//   0 sent, 1 queued until ARP answers, -ENETUNREACH no route, -EHOSTUNREACH resolution
-//   failed, -EMSGSIZE larger than the MTU allows.
+//   0 sent, 1 queued until ARP answers, -ENETUNREACH no route (off-link without a gateway,
+//   or our own address: there is no loopback), -EHOSTUNREACH resolution failed, -EMSGSIZE
+//   larger than the MTU allows.
 
 import { defineCounter, bump } from "../abi/counters";
 import { cfg, Cfg, Offload } from "../abi/config";
@@ -125,16 +126,11 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   outDst = dst;
   outProto = proto;
   outTos = 0;
-  const local = cfg(Cfg.Ipv4Addr);
-  const prefix = cfg(Cfg.Ipv4Prefix);
-  if (local == 0) return fail(-Errno.ENETUNREACH);
+  if (cfg(Cfg.Ipv4Addr) == 0) return fail(-Errno.ENETUNREACH);
   if (ipv4IsBroadcast(dst)) return toSlotWithMac(0, true, dst);
   if (ipv4IsMulticast(dst)) return toSlotWithMac(0, false, dst);
-  let nextHop = dst;
-  if (!ipv4SameSubnet(dst, local, prefix)) {
-    nextHop = cfg(Cfg.Ipv4Gateway);
-    if (nextHop == 0) return fail(-Errno.ENETUNREACH);
-  }
+  const nextHop = nextHopFor(dst);
+  if (nextHop == 0) return fail(-Errno.ENETUNREACH);
   const entry = <u32>arpFind(nextHop, true);
   const state = arpState(entry);
   if (state == ArpState.REACHABLE && !arpDrainBeforeSend(entry)) return toSlotWithMac(arpMac(entry), false, dst);
@@ -157,18 +153,25 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
  * hop's resolution failed (which, after the hold, also starts it again: see iface/arp.ts).
  */
 export function ipv4RouteCheck(dst: u32): i32 {
-  const local = cfg(Cfg.Ipv4Addr);
-  if (local == 0) return -Errno.ENETUNREACH;
+  if (cfg(Cfg.Ipv4Addr) == 0) return -Errno.ENETUNREACH;
   if (ipv4IsBroadcast(dst) || ipv4IsMulticast(dst)) return 0;
-  let nextHop = dst;
-  if (!ipv4SameSubnet(dst, local, cfg(Cfg.Ipv4Prefix))) {
-    nextHop = cfg(Cfg.Ipv4Gateway);
-    if (nextHop == 0) return -Errno.ENETUNREACH;
-  }
+  const nextHop = nextHopFor(dst);
+  if (nextHop == 0) return -Errno.ENETUNREACH;
   const entry = arpFind(nextHop, false);
   if (entry < 0 || arpState(<u32>entry) != ArpState.FAILED) return 0;
   arpFailureReported(<u32>entry);
   return -Errno.EHOSTUNREACH;
+}
+
+/**
+ * The next hop for unicast `dst`: itself when on-link, else the gateway; 0 when there is none.
+ * Our own address has none: this stack has no loopback path, and asking the wire who has our
+ * address would only fail after 3 s.
+ */
+function nextHopFor(dst: u32): u32 {
+  const local = cfg(Cfg.Ipv4Addr);
+  if (dst == local) return 0;
+  return ipv4SameSubnet(dst, local, cfg(Cfg.Ipv4Prefix)) ? dst : cfg(Cfg.Ipv4Gateway);
 }
 
 /** Sets the TOS byte of the datagram in progress (between Begin and Finish). */
