@@ -144,6 +144,7 @@ import {
 import { portsInit, portsInUse } from "./ports";
 import { isnInit } from "./isn";
 import { rttSrtt } from "./rtt";
+import { reasmClear } from "./reassembly";
 import { ccWindow } from "./cc/hooks";
 import { Tcb, TF, tcbTableInit, tcbAt, tcbHostHandle, tcbInUse, tcbCapacity, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState, isSynchronized, canSendData } from "./state";
@@ -322,6 +323,8 @@ export function tcpShutdown(h: i32, how: i32): i32 {
     // SHUT_RD: what is unread is dropped; what comes is acknowledged and discarded.
     t.flags |= TF.READ_SHUT;
     if (t.rcvBufSize != 0) ringConsume(tcbRecvRing(t), ringLength(tcbRecvRing(t)));
+    // Out-of-order data waiting in the ring will never be read either.
+    reasmClear(t.ooo);
   }
   if (how != 0) {
     if (t.state == TcpState.CLOSED) return -Errno.ENOTCONN;

@@ -140,6 +140,21 @@ function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags
   listenerSyn(l, src, dst, seg, srcPort, inOpts);
 }
 
+/** Longest RTT taken from a timestamp echo, ms (beyond it the echo is not plausible). */
+const TS_SAMPLE_MAX_MS: u32 = 3600000;
+
+/**
+ * Feeds an RTT sample from the segment's timestamp echo (RFC 7323 4.1) when timestamps are in
+ * use and the echo is plausible (not from the future, under an hour old). True when it did.
+ */
+function timestampSample(t: Tcb, rtt: usize): bool {
+  if ((t.flags & TF.TIMESTAMPS) == 0 || (inOpts.present & HAS_TIMESTAMP) == 0 || inOpts.tsEcr == 0) return false;
+  const elapsedMs = tsNow() - inOpts.tsEcr;
+  if (elapsedMs > TS_SAMPLE_MAX_MS) return false;
+  rttSample(rtt, elapsedMs * 1000);
+  return true;
+}
+
 /** The handshake is complete (SYN-SENT or SYN-RECEIVED to ESTABLISHED). */
 function established(t: Tcb, ack: u32): void {
   t.state = TcpState.ESTABLISHED;
@@ -147,11 +162,7 @@ function established(t: Tcb, ack: u32): void {
   if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
   t.backoff = 0;
   const rtt = tcbRtt(t);
-  if ((t.flags & TF.TIMESTAMPS) != 0 && (inOpts.present & HAS_TIMESTAMP) != 0 && inOpts.tsEcr != 0) {
-    rttSample(rtt, (tsNow() - inOpts.tsEcr) * 1000);
-  } else {
-    rttOnAck(rtt, ack, now());
-  }
+  if (!timestampSample(t, rtt)) rttOnAck(rtt, ack, now());
   rttHandshakeDone(rtt);
   connectionStartCc(t);
   t.unackedSinceUs = NEVER;
@@ -379,12 +390,8 @@ function newAck(t: Tcb, ack: u32): void {
   t.sndUna = ack;
   if (seqLt(t.sndNxt, ack)) t.sndNxt = ack;
   const rtt = tcbRtt(t);
-  if ((t.flags & TF.TIMESTAMPS) != 0 && (inOpts.present & HAS_TIMESTAMP) != 0 && inOpts.tsEcr != 0) {
-    // RFC 7323 4.1: every ACK that advances SND.UNA gives an unambiguous sample.
-    rttSample(rtt, (tsNow() - inOpts.tsEcr) * 1000);
-  } else {
-    rttOnAck(rtt, ack, now());
-  }
+  // RFC 7323 4.1: with timestamps every ACK that advances SND.UNA gives an unambiguous sample.
+  if (!timestampSample(t, rtt)) rttOnAck(rtt, ack, now());
   const cc = tcbCc(t);
   if ((t.flags & TF.IN_RECOVERY) != 0) {
     if (seqGeq(ack, t.recover)) {
