@@ -354,6 +354,16 @@ if (dpdk) {
     assert.is(link.receive(0), 0);
   });
 
+  test('DpdkLink.open starts EAL, configures the port, and closes it with the link', async () => {
+    const link = DpdkLink.open({ eal: { hugepages: false, memoryMb: 512, vdevs: ['net_ring5'] }, mtu: 1400 });
+    assert.is(link.mtu, 1400);
+    const s = stackInstance({ mtu: 1400 });
+    link.attach(ringsOf(s), () => {});
+    assert.is(new dpdk.Port(link.portId).isStarted(), true);
+    await link.close();
+    assert.is(dpdk.eal.ports().some((p) => p.name === 'net_ring5'), false, 'the port and its device are gone');
+  });
+
   test('DpdkLink without zero-copy says why it copies', async () => {
     const { id } = loopback();
     const link = new DpdkLink({ port: id, zeroCopy: false });

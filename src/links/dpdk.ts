@@ -7,7 +7,8 @@
 // offloads the port has are announced in `offloads` so the stack leaves that work to it; the
 // port starts once every one of its queues is attached (unless `autoStart: false`); `close()`
 // releases the queue, and a device that DMAs into the stack's memory has its queue (or port)
-// stopped first, before that memory can go.
+// stopped first, before that memory can go; a port `DpdkLink.open` configured is closed with
+// its last link (a tap interface then goes away at once).
 // Frames the shim cannot pass on are counted by reason in `stats()`.
 
 import type { Port, PortConfig, Queue, QueueStats } from '../../shim/binding.js';
@@ -56,6 +57,8 @@ export class DpdkLink implements Link {
   private rings: FrameRings | null = null;
   private memoryBuffer: ArrayBufferLike | null = null;
   private closed = false;
+  /** Set by `open` when it configured the port: the last link to close then closes the port. */
+  private ownsPort = false;
 
   /**
    * Starts EAL (once per process), configures the port unless it already is, and returns a
@@ -70,13 +73,16 @@ export class DpdkLink implements Link {
     }
     const portId = resolvePortId(device);
     const port = new (loadDpdk().Port)(portId);
-    if (!port.state().configured) {
+    const configureHere = !port.state().configured;
+    if (configureHere) {
       port.configure({
         queues: options.queues, mtu: options.mtu, rxDescs: options.rxDescs, txDescs: options.txDescs,
         offloads: options.offloads, rss: options.rss, promiscuous: options.promiscuous, rxInterrupts: options.rxInterrupts,
       });
     }
-    return new DpdkLink({ port: portId, queue: options.queue, zeroCopy: options.zeroCopy, mbufs: options.mbufs, autoStart: options.autoStart });
+    const link = new DpdkLink({ port: portId, queue: options.queue, zeroCopy: options.zeroCopy, mbufs: options.mbufs, autoStart: options.autoStart });
+    link.ownsPort = configureHere;
+    return link;
   }
 
   constructor(options: DpdkLinkOptions) {
@@ -172,6 +178,7 @@ export class DpdkLink implements Link {
     if (this.closed) return;
     this.closed = true;
     this.queue?.close();
+    if (this.ownsPort && !this.port.state().queuesAttached.some(Boolean)) this.port.close();
   }
 }
 
