@@ -18,7 +18,7 @@ import {
 } from "../wire/tcp";
 import { ringLength, ringFree, ringWriteAt, ringCommit, ringConsume } from "../util/bytering";
 import { reasmAdd, reasmCount, REASM_FULL } from "./reassembly";
-import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit } from "./rtt";
+import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit, rttRto } from "./rtt";
 import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, CC_DUPACK } from "./cc/hooks";
 import { Tcb, TF, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState } from "./state";
@@ -140,6 +140,18 @@ function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags
   listenerSyn(l, src, dst, seg, srcPort, inOpts);
 }
 
+/**
+ * A pure duplicate ACK overtaken by a later one (as Linux's tcp_disordered_ack): its timestamp
+ * is older than TS.Recent by at most one RTO, it carries nothing and changes nothing, so PAWS
+ * lets it through and it still counts towards fast retransmit.
+ */
+function disorderedAck(t: Tcb, seg: usize, seq: u32, flags: u32, dataLen: u32): bool {
+  if (dataLen != 0 || (flags & (TCP_SYN | TCP_FIN | TCP_ACK_FLAG)) != TCP_ACK_FLAG) return false;
+  if (seq != t.rcvNxt || tcpAckNum(seg) != t.sndUna) return false;
+  if ((tcpWindow(seg) << t.sndShift) != t.sndWnd) return false;
+  return t.tsRecent - inOpts.tsVal <= rttRto(tcbRtt(t)) / 1000;
+}
+
 /** Longest RTT taken from a timestamp echo, ms (beyond it the echo is not plausible). */
 const TS_SAMPLE_MAX_MS: u32 = 3600000;
 
@@ -234,7 +246,8 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
   const hasTs = (inOpts.present & HAS_TIMESTAMP) != 0;
   // RFC 7323 5.3 PAWS: an older timestamp than TS.Recent marks an old duplicate.
   if ((t.flags & TF.TIMESTAMPS) != 0 && hasTs && (flags & TCP_RST) == 0 &&
-      seqLt(inOpts.tsVal, t.tsRecent) && now() - t.tsRecentAtUs <= PAWS_IDLE_US) {
+      seqLt(inOpts.tsVal, t.tsRecent) && now() - t.tsRecentAtUs <= PAWS_IDLE_US &&
+      !disorderedAck(t, seg, seq, flags, dataLen)) {
     bump(DROP_PAWS);
     ackNow(t);
     return;
