@@ -59,6 +59,17 @@ test('PAWS (RFC 7323 5.3): a segment with an older timestamp is dropped and ACKe
   assert.is(s.counter('drop.tcp.paws'), 1);
 });
 
+test('PAWS lets a reordered pure duplicate ACK through (as Linux), so it still counts', () => {
+  const { s, c, h } = withOptions({ mss: 1460, ts: [500, 0] });
+  s.write(h, new Uint8Array(3 * 1448));
+  s.poll();
+  c.send({ flags: 'A', ack: c.snd, options: { ts: [600, 1] } });
+  // Older timestamp (by 5 ms, under one RTO), nothing new in it: a duplicate ACK.
+  c.send({ flags: 'A', ack: c.snd, options: { ts: [595, 1] } });
+  assert.is(s.counter('drop.tcp.paws'), 0);
+  assert.is(s.counter('tcp.rx.dup_ack'), 2);
+});
+
 test('RTT from timestamp echoes: SRTT follows the echoed send time (RFC 7323 4.1)', () => {
   const { s, c, h } = withOptions({ mss: 1460, ts: [500, 0] });
   s.write(h, 'ping');
