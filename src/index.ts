@@ -13,7 +13,7 @@ export { createStack, Stack, type CloseOptions, type CloseResult } from './stack
 export type { StackOptions, TcpSettings, ArpSettings, UdpSettings, RingSettings } from './stack/options.js';
 export { RealClock, VirtualClock, type Clock, type VirtualClockOptions } from './clock/clock.js';
 export { Socket, type SocketConstructorOptions, type TcpConnectOptions, type AddressInfo, type LookupFunction } from './net/socket.js';
-export { Server, type ServerOptions, type ListenOptions } from './net/server.js';
+export { Server, type ServerOptions, type ListenOptions, type DropInfo } from './net/server.js';
 export type { Net, SocketClass, ServerClass } from './net/net.js';
 export type { SystemError } from './net/errors.js';
 export { UdpSocket, type Dgram, type RemoteInfo, type BindOptions, type SendCallback, type SocketOptions as UdpSocketOptions } from './dgram/socket.js';

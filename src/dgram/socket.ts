@@ -64,6 +64,18 @@ interface WaitingSend {
   callback: SendCallback | undefined;
 }
 
+/** Events of a UdpSocket with their arguments, as `node:dgram` types them. */
+export interface UdpSocket {
+  on(event: 'message', listener: (msg: Buffer, rinfo: RemoteInfo) => void): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'message', listener: (msg: Buffer, rinfo: RemoteInfo) => void): this;
+  once(event: 'listening' | 'close', listener: () => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
 export class UdpSocket extends EventEmitter implements Endpoint {
   readonly type = 'udp4';
   private readonly ctx: DgramContext;

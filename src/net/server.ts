@@ -44,6 +44,30 @@ interface InternalServerOptions extends ServerOptions {
   [kContext]?: NetContext;
 }
 
+/** Information about a connection closed because of `maxConnections` ('drop'). */
+export interface DropInfo {
+  localAddress?: string;
+  localPort?: number;
+  localFamily?: string;
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+}
+
+/** Events of a Server with their arguments, as `node:net` types them. */
+export interface Server {
+  on(event: 'connection', listener: (socket: Socket) => void): this;
+  on(event: 'listening' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'drop', listener: (data: DropInfo) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'connection', listener: (socket: Socket) => void): this;
+  once(event: 'listening' | 'close', listener: () => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'drop', listener: (data: DropInfo) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
 export class Server extends EventEmitter implements Endpoint {
   /** Connections beyond this number are closed when accepted (Node's `server.maxConnections`). */
   maxConnections: number | undefined;
@@ -192,7 +216,7 @@ export class Server extends EventEmitter implements Endpoint {
       }
       if (this.maxConnections !== undefined && this.connections.size >= this.maxConnections) {
         const c = this.ctx.tcp.info(h);
-        const drop = c ? {
+        const drop: DropInfo = c ? {
           localAddress: formatIpv4(c.localAddr), localPort: c.localPort, localFamily: 'IPv4',
           remoteAddress: formatIpv4(c.remoteAddr), remotePort: c.remotePort, remoteFamily: 'IPv4',
         } : {};

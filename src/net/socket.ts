@@ -107,6 +107,22 @@ function ringSize(value: unknown, name: string): number {
   return value;
 }
 
+/** Events of a Socket with their arguments, as `node:net` types them. */
+export interface Socket {
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  on(event: 'connect' | 'ready' | 'end' | 'drain' | 'finish' | 'timeout', listener: () => void): this;
+  on(event: 'data', listener: (data: Buffer) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'lookup', listener: (err: Error | null, address: string, family: number, host: string) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+  once(event: 'connect' | 'ready' | 'end' | 'drain' | 'finish' | 'timeout', listener: () => void): this;
+  once(event: 'data', listener: (data: Buffer) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'lookup', listener: (err: Error | null, address: string, family: number, host: string) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
 export class Socket extends Duplex implements Endpoint, ClosableConnection {
   /** True between `connect()` and 'connect' (or the connect error). */
   connecting = false;

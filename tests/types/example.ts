@@ -14,10 +14,17 @@ sock.on('connect', () => {
 });
 sock.setNoDelay(true).setKeepAlive(true, 1000).setTimeout(5000, () => sock.destroy());
 sock.on('error', (err: NodeJS.ErrnoException) => console.error(err.code, err.syscall));
+// Event listeners are typed: `hadError` is a boolean, `socket` a stack Socket, `data` a Buffer.
+sock.on('close', (hadError) => { const failed: boolean = hadError; console.log(failed); });
+sock.on('data', (data) => { const n: number = data.byteLength; console.log(n); });
+const plain = server.net.createServer().listen({ port: 8, backlog: 16 });
+plain.on('connection', (socket) => { const peer: string | undefined = socket.remoteAddress; socket.end(peer); });
+plain.on('drop', (info) => console.log(info.remoteAddress));
 
 const udp = server.dgram.createSocket('udp4', (msg: Buffer, rinfo: RemoteInfo) => {
   udp.send(msg, rinfo.port, rinfo.address);
 });
+udp.on('message', (msg, rinfo) => { const size: number = msg.length + rinfo.size; console.log(size); });
 udp.bind(53);
 
 const counters: Record<string, number> = client.counters();
