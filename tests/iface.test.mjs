@@ -297,6 +297,10 @@ test('ICMP errors are rate-limited by a token bucket on the host clock', () => {
   assert.is(feed(s, [probe(7), probe(8)], SEC / 2).length, 0);
   assert.is(feed(s, [probe(9), probe(10), probe(11)], 10 * SEC).length, 2, 'the bucket holds one second\'s worth');
   assert.is(delta(s, before)['drop.icmp_tx.rate_limited'], 6);
+  // A host clock in epoch microseconds with a high rate: elapsed * rate would overflow 64 bits.
+  const fast = makeStack({ icmpErrorsPerSec: 100_000 });
+  feed(fast, [fixture('arp-ping')[0]], 0);
+  assert.is(feed(fast, [probe(12), probe(13), probe(14)], 1.7e15).length, 3);
 });
 
 test('ICMP echo: an all-zero reply still gets a checksum that verifies (0xFFFF, not the -0 of RFC 1624 eqn 3)', () => {

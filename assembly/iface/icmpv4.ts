@@ -70,7 +70,10 @@ function takeToken(): bool {
   const rate = <i64>cfg(Cfg.IcmpErrorsPerSec);
   const t = now();
   const capacity = rate * MICROS;
-  tokens += (t - tokensAt) * rate;
+  const elapsed = t - tokensAt;
+  // A second or more refills the bucket; shorter spans add elapsed * rate (no overflow on any clock).
+  if (elapsed >= MICROS) tokens = capacity;
+  else tokens += elapsed * rate;
   if (tokens > capacity) tokens = capacity;
   tokensAt = t;
   if (tokens < MICROS) return false;
