@@ -93,8 +93,8 @@
 //
 //   tcpSetOption(h: i32, opt: i32, a: u32, b: u32, c: u32): i32
 //       opt 1 NODELAY: a = 1 disables Nagle (RFC 1122 4.2.3.4), 0 enables (the default).
-//       opt 2 KEEPALIVE: a = 1 on / 0 off, b = idle ms before the first probe (0 = 7,200,000
-//             as Linux), c = interval ms between probes (0 = 75,000).
+//       opt 2 KEEPALIVE: a = 1 on / 0 off, b = idle ms before the first probe, c = interval
+//             ms between probes (0 = leave as is; defaults 7,200,000 and 75,000 as Linux).
 //       opt 3 KEEPCNT: a = unanswered probes before ETIMEDOUT (0 = 9).
 //       opt 4 USER_TIMEOUT: a = ms that sent data may stay unacknowledged before the
 //             connection fails with ETIMEDOUT (0 = Cfg.TcpUserTimeoutMs).
@@ -151,7 +151,7 @@ import { TcpState, isSynchronized, canSendData } from "./state";
 import { timersInit, tcpTimersNext, tcpTimersRun, keepaliveArm } from "./timers";
 import { outputSchedule, outputFlush, outputDeadline, segmentPayloadMax } from "./output";
 import { listenInit, listenOpen, listenerAccept, listenerClose } from "./listen";
-import { activeOpen } from "./connect";
+import { activeOpen, KEEPALIVE_COUNT } from "./connect";
 import { userClose, userAbort, sendFin } from "./close";
 import { windowOpened } from "./input";
 
@@ -371,7 +371,7 @@ export function tcpSetOption(h: i32, opt: i32, a: u32, b: u32, c: u32): i32 {
     }
     case TcpOpt.KEEPCNT: {
       if (a > 127) return -Errno.EINVAL;
-      t.keepCnt = a == 0 ? 9 : a;
+      t.keepCnt = a == 0 ? KEEPALIVE_COUNT : a;
       return 0;
     }
     case TcpOpt.USER_TIMEOUT: {

@@ -33,8 +33,8 @@ const ACTIVE_OPENS = defineCounter("tcp.conn.active_opens");
 /** Default MSS when the peer sends no MSS option (RFC 9293 3.7.1, RFC 1122 4.2.2.6). */
 const DEFAULT_SEND_MSS: u32 = 536;
 /** Keepalive defaults, as Linux (tcp_keepalive_time/intvl/probes). */
-export const KEEPALIVE_IDLE_MS: u32 = 7200000;
-export const KEEPALIVE_INTERVAL_MS: u32 = 75000;
+const KEEPALIVE_IDLE_MS: u32 = 7200000;
+const KEEPALIVE_INTERVAL_MS: u32 = 75000;
 export const KEEPALIVE_COUNT: u32 = 9;
 /** Largest ring (and so window) a connection may have: 1 GiB (RFC 7323 2.3). */
 const RING_MAX: u32 = 1 << 30;
@@ -104,10 +104,9 @@ export function connectionNew(localAddr: u32, localPort: u32, remoteAddr: u32, r
 /**
  * Applies the options of the peer's SYN (or SYN-ACK) to `t`: send MSS (RFC 6691: the peer's
  * value bounded by our MTU - 40), window scale and timestamps when both sides offered them.
-
- * `segTsVal` is the SYN's TSval (RFC 7323 4.3: TS.Recent starts from it).
+ * TS.Recent starts from the SYN's TSval (RFC 7323 4.3).
  */
-export function applySynOptions(t: Tcb, o: TcpOptions, segTsVal: u32): void {
+export function applySynOptions(t: Tcb, o: TcpOptions): void {
   const mss = (o.present & HAS_MSS) != 0 && o.mss > 0 ? o.mss : DEFAULT_SEND_MSS;
   const ours = ourMss(t.remoteAddr);
   t.sndMss = mss < ours ? mss : ours;
@@ -122,7 +121,7 @@ export function applySynOptions(t: Tcb, o: TcpOptions, segTsVal: u32): void {
   }
   if ((o.present & HAS_TIMESTAMP) != 0) {
     t.flags |= TF.TIMESTAMPS;
-    t.tsRecent = segTsVal;
+    t.tsRecent = o.tsVal;
     t.tsRecentAtUs = now();
   } else {
     t.flags &= ~TF.TIMESTAMPS;

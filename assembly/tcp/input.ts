@@ -204,7 +204,7 @@ function synSentInput(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32)
   t.irs = seq;
   t.rcvNxt = seq + 1;
   t.rcvAdv = t.rcvNxt;
-  applySynOptions(t, inOpts, inOpts.tsVal);
+  applySynOptions(t, inOpts);
   // RFC 7323 2.2: the window of a SYN is not scaled.
   t.sndWnd = tcpWindow(seg);
   t.maxSndWnd = t.sndWnd;

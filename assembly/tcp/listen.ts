@@ -83,7 +83,7 @@ export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32
   t.irs = seq;
   t.rcvNxt = seq + 1;
   t.rcvAdv = t.rcvNxt;
-  applySynOptions(t, o, o.tsVal);
+  applySynOptions(t, o);
   // RFC 7323 2.2: the window of a SYN is not scaled.
   t.sndWnd = tcpWindow(seg);
   t.maxSndWnd = t.sndWnd;
