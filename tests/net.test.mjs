@@ -323,4 +323,26 @@ test('no neighbour answers: connect EHOSTUNREACH after ARP gives up; no route: c
   await Promise.all([server.close(), client.close()]);
 });
 
+test('500 concurrent connections are echoed; afterwards every connection slot and slab byte is back', async () => {
+  const tcp = { timeWaitMs: 1000, sendBuffer: 16384, recvBuffer: 16384 };
+  const { server, client, clock } = await stackPair({ server: { tcp }, client: { tcp } });
+  const slab = [server.instance.exports.tcpSlabFreeBytes(), client.instance.exports.tcpSlabFreeBytes()];
+  const srv = server.net.createServer((s) => s.pipe(s)).listen(7);
+  await once(srv, 'listening');
+  const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => {
+    const s = client.net.connect({ host: '10.0.0.1', port: 7 });
+    s.end(`connection ${i}`);
+    return collect(s).then((b) => b.toString());
+  }));
+  assert.equal(replies, Array.from({ length: 500 }, (_, i) => `connection ${i}`));
+  assert.is(server.counters()['tcp.conn.passive_opens'], 500);
+  // Past TIME-WAIT (1 s here) only the listener holds a slot.
+  await new Promise((resolve) => clock.setTimer(clock.nowUs() + 2_000_000, resolve));
+  assert.equal([server.instance.exports.tcpConnectionsInUse(), client.instance.exports.tcpConnectionsInUse()], [1, 0]);
+  assert.equal([server.instance.exports.tcpSlabFreeBytes(), client.instance.exports.tcpSlabFreeBytes()], slab);
+  srv.close();
+  assert.is(server.instance.exports.tcpConnectionsInUse(), 0);
+  await Promise.all([server.close(), client.close()]);
+});
+
 test.run();
