@@ -345,4 +345,25 @@ test('500 concurrent connections are echoed; afterwards every connection slot an
   await Promise.all([server.close(), client.close()]);
 });
 
+test('an exhausted buffer slab fails a connect with ENOBUFS naming the options to change', async () => {
+  const { server, client } = await stackPair({ client: { tcp: { slabBytes: 1024 * 1024 } } });
+  const srv = server.net.createServer((s) => s.resume()).listen(7);
+  await once(srv, 'listening');
+  const open = [];
+  let err;
+  for (let i = 0; i < 4 && !err; i++) {
+    const s = client.net.connect({ host: '10.0.0.1', port: 7 });
+    s.on('error', (e) => { err = e; });
+    await Promise.race([once(s, 'connect'), once(s, 'error')]);
+    open.push(s);
+  }
+  assert.ok(err, 'a connect failed once 1 MiB of 256 KiB + 256 KiB rings was used');
+  assert.is(open.length, 3, 'two connections fit, the third failed');
+  assert.equal([err.code, err.syscall], ['ENOBUFS', 'connect']);
+  assert.match(err.message, /^connect ENOBUFS 10\.0\.0\.1:7 \(the stack's connection table or buffer slab is full: raise createStack's tcp\.maxConnections or tcp\.slabBytes, or use smaller tcp\.sendBuffer\/recvBuffer\)$/);
+  for (const s of open) s.destroy();
+  srv.close();
+  await Promise.all([server.close(), client.close()]);
+});
+
 test.run();

@@ -77,6 +77,21 @@ export function errnoException(
   port?: number,
   describe = false,
 ): SystemError {
+  const err = buildErrnoException(linuxErrno, syscall, address, port, describe);
+  if (Math.abs(linuxErrno) === Errno.ENOBUFS && (syscall === 'connect' || syscall === 'listen')) {
+    // A limit of this stack, not of a kernel: say which options move it.
+    err.message += ' (the stack\'s connection table or buffer slab is full: raise createStack\'s tcp.maxConnections or tcp.slabBytes, or use smaller tcp.sendBuffer/recvBuffer)';
+  }
+  return err;
+}
+
+function buildErrnoException(
+  linuxErrno: number,
+  syscall: string,
+  address: string | undefined,
+  port: number | undefined,
+  describe: boolean,
+): SystemError {
   const code = errnoName(linuxErrno);
   const errno = platformErrno(code, linuxErrno);
   let message = `${syscall} ${code}`;
