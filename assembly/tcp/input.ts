@@ -471,7 +471,7 @@ function receiveSegment(t: Tcb, seq: u32, flags: u32, data: usize, dataLen: u32)
     } else if ((t.flags & TF.HOST_OWNED) == 0 && t.listener < 0) {
       // RFC 1122 4.2.2.13 (as Linux): new data after the application closed: reset.
       bump(DROP_DATA_AFTER_CLOSE);
-      sendResetOrCount(t.localPort, t.remoteAddr, t.remotePort, t.sndNxt, 0, false);
+      sendResetOrCount(t.localPort, t.remoteAddr, t.remotePort, t.sndMax, 0, false);
       connectionFree(t);
       return;
     } else {

@@ -373,9 +373,13 @@ export function ackNow(t: Tcb): void {
   outputSchedule(t);
 }
 
-/** RST from a connection (abort, RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>. False: no buffer. */
+/**
+ * RST from a connection (abort, RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>, where SND.NXT is
+ * the highest sent (sndMax; sndNxt may be rewound for retransmission) so that the peer, which
+ * accepts only RCV.NXT (RFC 5961 3.2), takes it. False: no buffer.
+ */
 export function sendRstInConnection(t: Tcb): bool {
-  return sendReset(t.localPort, t.remoteAddr, t.remotePort, t.sndNxt, 0, false);
+  return sendReset(t.localPort, t.remoteAddr, t.remotePort, t.sndMax, 0, false);
 }
 
 /**
