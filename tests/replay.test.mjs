@@ -131,6 +131,18 @@ test('peer replay: the stack takes the Linux server\'s place and gets the same b
   assert.equal([moved.streamIdentical, moved.violations, moved.closed], [true, [], true]);
 });
 
+test('peer replay: the stack takes the Linux client\'s place and downloads the same byte stream', () => {
+  const r = runPeerReplay({ capture: join(dir, 'peer/kernel-download-100k.pcap'), play: 'acceptor' });
+  assert.equal(r.violations, []);
+  assert.is(r.expectedBytes, 100000);
+  assert.is(r.deliveredBytes, 100000);
+  assert.is(r.streamIdentical, true);
+  assert.is(r.closed, true);
+  // The side the stack would replace sent data: refused, saying why.
+  assert.throws(() => runPeerReplay({ capture: join(dir, 'peer/kernel-download-100k.pcap') }),
+    /the side the stack replaces sent 100000 bytes in the capture; peer replay supports conversations where it sends none \(play the other side\)/);
+});
+
 test('peer replay: a missing segment shows in the stream, a segment the peer would refuse is named', () => {
   // Frame 10 carries client data (bytes 4344..5792): without it the stream has a hole.
   const hole = editCapture(KERNEL_UPLOAD, (f, i) => (i === 10 ? null : f));

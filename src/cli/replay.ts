@@ -12,7 +12,7 @@ import { comparePcaps, formatDifference } from '../replay/compare.js';
 import { runPeerReplay } from '../replay/peer.js';
 
 const usage = `Usage: wasm-tcpip replay <in.pcap> --config <stack.json> --out <out.pcap> [options]
-       wasm-tcpip replay --peer <conversation.pcap> [--port N] [--json]
+       wasm-tcpip replay --peer <conversation.pcap> [--play opener|acceptor] [--port N] [--json]
 
 Feeds the frames of <in.pcap> that are addressed to the stack (its MAC, or broadcast) at the
 capture's timestamps on a virtual clock, and records every frame in and out to <out.pcap>.
@@ -31,12 +31,14 @@ Options:
   --json             print one JSON object with the counts and the comparison
   --debug            use the debug build of the stack
 
-Peer replay (--peer): the side of a captured TCP conversation that opened it (a Linux client,
-say) is played against the stack, which takes the server's place: addresses, ports, ACK
-numbers and timestamps are rewritten onto the stack. Prints whether the stack delivered the
-same byte stream and every segment the recorded client would not have accepted; exits 1 if
-either check fails.
-  --port <N>         the port the stack listens on (default: the recorded server's)`;
+Peer replay (--peer): one side of a captured TCP conversation (a Linux client or server) is
+played against the stack, which takes the other side's place: addresses, ports, ACK numbers
+and timestamps are rewritten onto the stack. Prints whether the stack delivered the same byte
+stream and every segment the recorded peer would not have accepted; exits 1 if either check
+fails. The side the stack replaces must not have sent data in the capture.
+  --play <side>      the side played against the stack: opener (default: the stack is the
+                     server) or acceptor (the stack connects, as the client did)
+  --port <N>         the stack's port (default: the replaced side's)`;
 
 export const command: Command = {
   name: 'replay',
@@ -45,6 +47,7 @@ export const command: Command = {
   async run(argv: string[]): Promise<number> {
     let input: string | undefined, config: string | undefined, out: string | undefined, expect: string | undefined;
     let json = false, debug = false, drainMs = 2000, peer = false, port: number | undefined;
+    let play: 'opener' | 'acceptor' = 'opener';
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i];
       const value = (): string => {
@@ -61,6 +64,10 @@ export const command: Command = {
       } else if (a === '--port') {
         port = Number(value());
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--port needs a port from 1 to 65535');
+      } else if (a === '--play') {
+        const v = value();
+        if (v !== 'opener' && v !== 'acceptor') throw new UsageError('--play is opener or acceptor');
+        play = v;
       } else if (a === '--json') json = true;
       else if (a === '--peer') peer = true;
       else if (a === '--debug') debug = true;
@@ -71,7 +78,7 @@ export const command: Command = {
     if (!input) throw new UsageError('give the input capture <in.pcap>');
     if (peer) {
       if (!existsSync(input)) throw new UsageError(`input ${input} does not exist`);
-      const r = runPeerReplay({ capture: input, ...(port !== undefined ? { stack: { port } } : {}) });
+      const r = runPeerReplay({ capture: input, play, ...(port !== undefined ? { stack: { port } } : {}) });
       const ok = r.streamIdentical && r.violations.length === 0;
       if (json) console.log(JSON.stringify(r, null, 2));
       else {

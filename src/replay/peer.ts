@@ -1,32 +1,34 @@
-// Peer replay: one side of a real captured TCP conversation (say, a Linux client) is played
-// against the stack, which takes the other side's place (the server's).
+// Peer replay: one side of a real captured TCP conversation (a Linux client or server) is
+// played against the stack, which takes the other side's place.
 //
 // Guarantees:
-// - The played side's segments are fed at their capture times (relative to its first
-//   segment) on a virtual clock, rewritten onto the stack: addresses, MACs and the stack's
-//   port; ACK numbers (and SACK blocks) shifted from the recorded server's ISN to the stack's,
-//   learned from the stack's SYN-ACK; TS ecr set to the latest TS val the stack sent (what a
-//   live peer echoes); checksums recomputed. Sequence numbers and payloads are the recording's.
-// - The stack's application accepts the connection, reads everything and closes after the
-//   peer's FIN. The result says whether the stack delivered exactly the byte stream the peer
-//   sent, and lists every stack segment the recorded peer would not have accepted: an RST, an
-//   ACK for data the peer had not sent yet, an ACK moving backwards, a sequence number outside
-//   what the peer had acknowledged plus its window, in the recording's sequence space.
-// - Only conversations where the played side opens the connection are supported; the other
-//   side may send nothing but ACKs and its FIN (the stack's app has nothing to say).
+// - The played side's segments are fed at their capture times (relative to the SYN) on a
+//   virtual clock, rewritten onto the stack: its address, MAC and port; ACK numbers (and SACK
+//   blocks) shifted from the replaced side's recorded ISN to the stack's, learned from the
+//   stack's SYN or SYN-ACK; TS ecr set to the latest TS val the stack sent (what a live peer
+//   echoes); checksums recomputed. Sequence numbers and payloads are the recording's.
+// - When the stack replaces the side that opened the connection, it connects at the time of
+//   the recorded SYN. Its application reads everything and closes after the peer's FIN.
+// - The result says whether the stack delivered exactly the byte stream the peer sent, and
+//   lists every stack segment the recorded peer would not have accepted: an RST, an ACK for
+//   data the peer had not sent yet, an ACK moving backwards, a sequence number the peer had
+//   already acknowledged or beyond its window, all in the recording's sequence space.
+// - The side the stack replaces must not have sent data in the recording (the stack's
+//   application has nothing to say): such captures are refused with an error saying so.
 
 import { PcapReader } from '../pcap/reader.js';
 import { StackHarness } from '../pktdrill/harness.js';
-import { readTcpInfo, tcpAbi, INFO_PEER_FIN } from '../pktdrill/tcp-abi.js';
+import { readTcpInfo, tcpAbi, INFO_CONNECTED, INFO_PEER_FIN } from '../pktdrill/tcp-abi.js';
 import {
-  buildEthernet, buildIpv4, buildTcp, decodeFrame, encodeTcpOptions, ETH_IPV4, TcpFlag,
-  type DecodedFrame,
+  buildEthernet, buildIpv4, buildTcp, decodeFrame, encodeTcpOptions, ETH_IPV4, TcpFlag, type DecodedFrame,
 } from '../pktdrill/wire.js';
 
 export interface PeerReplayOptions {
   /** The capture of the whole conversation (path or bytes). */
   capture: string | Uint8Array;
-  /** The stack's address, prefix and port; default: the recorded server's address (/24) and port. */
+  /** The side played against the stack: the one that opened the connection (default), or the one that accepted it. */
+  play?: 'opener' | 'acceptor';
+  /** The stack's address, prefix and port; default: the replaced side's recorded address (/24) and port. */
   stack?: { ip?: number; prefix?: number; port?: number; mac?: Uint8Array };
   seed?: number;
   /** Keep running this long after the last played segment, µs (default 1 s). */
@@ -51,6 +53,11 @@ export interface PeerReplayResult {
 }
 
 interface Recorded { tsUs: number; f: DecodedFrame }
+interface Endpoint { ip: number; port: number; mac: Uint8Array; isn: number }
+
+function peerError(message: string): Error {
+  return Object.assign(new Error(`peer replay: ${message}`), { code: 'ERR_WASM_TCPIP_PEER_REPLAY' });
+}
 
 function readConversation(capture: string | Uint8Array): Recorded[] {
   const r = typeof capture === 'string' ? PcapReader.open(capture) : PcapReader.from(capture, 'capture');
@@ -68,53 +75,67 @@ function readConversation(capture: string | Uint8Array): Recorded[] {
 
 const seqDiff = (a: number, b: number): number => (a - b) | 0;
 
+function isFrom(x: Recorded, e: Endpoint): boolean { return x.f.ipv4!.src === e.ip && x.f.tcp!.srcPort === e.port; }
+
+/** The byte stream a side sent, in sequence order, each byte once (up to its FIN when it sent one). */
+function streamOf(segments: Recorded[], isn: number): Uint8Array {
+  const parts = new Map<number, Uint8Array>();
+  let finRel = -1;
+  for (const x of segments) {
+    const t = x.f.tcp!;
+    const rel = seqDiff(t.seq, isn + 1);
+    if (t.payload.length) parts.set(rel, t.payload);
+    if (t.flags & TcpFlag.FIN) finRel = rel + t.payload.length;
+  }
+  let len = finRel;
+  if (len < 0) for (const [rel, bytes] of parts) len = Math.max(len, rel + bytes.length);
+  const out = new Uint8Array(Math.max(0, len));
+  for (const [rel, bytes] of parts) if (rel >= 0 && rel < out.length) out.set(bytes.subarray(0, out.length - rel), rel);
+  return out;
+}
+
 export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
   const frames = readConversation(o.capture);
   const syn = frames.find((x) => (x.f.tcp!.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN);
-  if (!syn) throw Object.assign(new Error('peer replay: the capture has no SYN: capture the whole conversation, from its first segment'), { code: 'ERR_WASM_TCPIP_PEER_REPLAY' });
-  const peer = { ip: syn.f.ipv4!.src, port: syn.f.tcp!.srcPort, mac: syn.f.srcMac, isn: syn.f.tcp!.seq };
-  const server = { ip: syn.f.ipv4!.dst, port: syn.f.tcp!.dstPort };
-  const fromPeer = (x: Recorded): boolean =>
-    x.f.ipv4!.src === peer.ip && x.f.tcp!.srcPort === peer.port && x.f.ipv4!.dst === server.ip && x.f.tcp!.dstPort === server.port;
-  const fromServer = (x: Recorded): boolean =>
-    x.f.ipv4!.dst === peer.ip && x.f.tcp!.dstPort === peer.port && x.f.ipv4!.src === server.ip && x.f.tcp!.srcPort === server.port;
-  const synAck = frames.find((x) => fromServer(x) && (x.f.tcp!.flags & TcpFlag.SYN));
-  if (!synAck) throw Object.assign(new Error('peer replay: the capture has no SYN-ACK from the server side'), { code: 'ERR_WASM_TCPIP_PEER_REPLAY' });
-  const recordedServerIsn = synAck.f.tcp!.seq;
-  const played = frames.filter(fromPeer);
-
-  // The byte stream the peer sent, in sequence order, each byte once.
-  const streamParts = new Map<number, Uint8Array>();
-  let finRel = -1;
-  for (const x of played) {
-    const t = x.f.tcp!;
-    const rel = seqDiff(t.seq, peer.isn + 1);
-    if (t.payload.length) streamParts.set(rel, t.payload);
-    if (t.flags & TcpFlag.FIN) finRel = rel + t.payload.length;
+  if (!syn) throw peerError('the capture has no SYN: capture the whole conversation, from its first segment');
+  const opener: Endpoint = { ip: syn.f.ipv4!.src, port: syn.f.tcp!.srcPort, mac: syn.f.srcMac, isn: syn.f.tcp!.seq };
+  const synAck = frames.find((x) => x.f.ipv4!.src === syn.f.ipv4!.dst && x.f.tcp!.srcPort === syn.f.tcp!.dstPort &&
+    x.f.tcp!.dstPort === opener.port && (x.f.tcp!.flags & TcpFlag.SYN));
+  if (!synAck) throw peerError('the capture has no SYN-ACK answering the SYN');
+  const acceptor: Endpoint = { ip: synAck.f.ipv4!.src, port: synAck.f.tcp!.srcPort, mac: synAck.f.srcMac, isn: synAck.f.tcp!.seq };
+  const stackIsOpener = o.play === 'acceptor';
+  const peer = stackIsOpener ? acceptor : opener;
+  const replaced = stackIsOpener ? opener : acceptor;
+  const played = frames.filter((x) => isFrom(x, peer) && x.f.tcp!.dstPort === replaced.port);
+  const replacedSent = streamOf(frames.filter((x) => isFrom(x, replaced) && x.f.tcp!.dstPort === peer.port), replaced.isn);
+  if (replacedSent.length > 0) {
+    throw peerError(`the side the stack replaces sent ${replacedSent.length} bytes in the capture; peer replay supports conversations where it sends none (play the other side)`);
   }
-  const expected = new Uint8Array(finRel >= 0 ? finRel : Math.max(0, ...[...streamParts].map(([k, v]) => k + v.length)));
-  for (const [rel, bytes] of streamParts) if (rel >= 0) expected.set(bytes.subarray(0, Math.max(0, expected.length - rel)), rel);
+  const expected = streamOf(played, peer.isn);
 
-  const stackIp = o.stack?.ip ?? server.ip;
-  const stackPort = o.stack?.port ?? server.port;
+  const stackIp = o.stack?.ip ?? replaced.ip;
   const stackMac = o.stack?.mac ?? Uint8Array.of(0x02, 0, 0, 0, 0x5e, 0x01);
+  let stackPort = o.stack?.port ?? replaced.port;
   const h = new StackHarness({
     localIp: stackIp, prefix: o.stack?.prefix ?? 24, gateway: 0, peerIps: [peer.ip], localMac: stackMac, peerMac: peer.mac,
     mtu: 1500, seed: o.seed ?? 1, config: [],
   });
   const found = tcpAbi(h.instance);
-  if (!('abi' in found)) throw Object.assign(new Error(`peer replay: this stack build has no TCP socket ABI (missing: ${found.missing.join(', ')})`), { code: 'ERR_WASM_TCPIP_NOT_BUILT' });
+  if (!('abi' in found)) throw peerError(`this stack build has no TCP socket ABI (missing: ${found.missing.join(', ')})`);
   const abi = found.abi;
-  const listener = abi.tcpListen(stackIp, stackPort, 8, 0, 0, 0);
-  if (listener < 0) throw Object.assign(new Error(`peer replay: cannot listen on ${stackPort} (errno ${-listener})`), { code: 'ERR_WASM_TCPIP_PEER_REPLAY' });
+  let listener = -1;
+  if (!stackIsOpener) {
+    listener = abi.tcpListen(stackIp, stackPort, 8, 0, 0, 0);
+    if (listener < 0) throw peerError(`cannot listen on port ${stackPort} (errno ${-listener})`);
+  }
 
-  // The stack's application: accept, read everything, close after the peer's FIN.
+  // The stack's application: read everything, close after the peer's FIN.
   const delivered: Uint8Array[] = [];
   let deliveredBytes = 0;
   let conn = -1;
   let closedByApp = false;
   h.afterBurst = () => {
-    if (conn < 0) {
+    if (conn < 0 && listener >= 0) {
       const c = abi.tcpAccept(listener);
       if (c >= 0) conn = c;
     }
@@ -137,8 +158,8 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
   const violations: string[] = [];
   let stackIsn: number | undefined;
   let lastStackTsVal: number | undefined;
-  let peerSentHighest = peer.isn; // highest sequence number the peer has sent, + 1
-  let peerAckRel = 0; // what the peer acknowledged of the stack's stream, relative to the ISN
+  let peerSentHighest = peer.isn; // the peer's highest sequence number sent, + 1
+  let peerAckRel = 0; // what the peer acknowledged of the stack's stream, relative to its ISN
   /** The peer's receive window in bytes (scaled, except in its SYN, RFC 7323 2.2). */
   let peerWindowBytes = 65535;
   let peerWscale = 0;
@@ -152,7 +173,10 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
       const t = d.tcp;
       segmentsOut++;
       const at = `${fr.timeUs} µs`;
-      if (t.flags & TcpFlag.SYN) stackIsn = t.seq;
+      if (t.flags & TcpFlag.SYN) {
+        stackIsn = t.seq;
+        if (stackIsOpener) stackPort = t.srcPort;
+      }
       const ts = t.options?.find((x) => x.kind === 'TS');
       if (ts && ts.kind === 'TS') lastStackTsVal = ts.val;
       if (t.flags & TcpFlag.RST) { violations.push(`${at}: the stack reset the connection`); continue; }
@@ -170,15 +194,23 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
     }
   };
 
-  const t0 = played.length ? played[0].tsUs : 0;
+  const t0 = syn.tsUs;
+  if (stackIsOpener) {
+    // The stack opens the connection where the recorded SYN was sent.
+    const h0 = abi.tcpConnect(peer.ip, peer.port, o.stack?.port ?? 0, 0, 0);
+    if (h0 < 0) throw peerError(`the stack could not connect (errno ${-h0})`);
+    conn = h0;
+    h.pollNow();
+    checkOutbound();
+  }
   for (const x of played) {
     h.advanceTo(Math.round(x.tsUs - t0));
     checkOutbound();
     const t = x.f.tcp!;
     if (stackIsn === undefined && (t.flags & TcpFlag.ACK)) {
-      violations.push(`${Math.round(x.tsUs - t0)} µs: the stack had sent no SYN-ACK when the peer's ACK came`);
+      violations.push(`${Math.round(x.tsUs - t0)} µs: the stack had not sent its SYN when the peer's ACK came`);
     }
-    const shift = stackIsn === undefined ? 0 : (stackIsn - recordedServerIsn) >>> 0;
+    const shift = stackIsn === undefined ? 0 : (stackIsn - replaced.isn) >>> 0;
     const options = (t.options ?? []).map((opt) => {
       if (opt.kind === 'TS' && (t.flags & TcpFlag.ACK)) return { ...opt, ecr: lastStackTsVal ?? 0 };
       if (opt.kind === 'sack') return { kind: 'sack' as const, blocks: opt.blocks.map(([l, r]): [number, number] => [(l + shift) >>> 0, (r + shift) >>> 0]) };
@@ -204,8 +236,11 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
   const lastUs = played.length ? Math.round(played[played.length - 1].tsUs - t0) : 0;
   h.advanceTo(lastUs + (o.drainUs ?? 1_000_000));
   checkOutbound();
+  if (stackIsOpener && conn >= 0 && !closedByApp && !(readTcpInfo(h.instance, abi, conn).flags & INFO_CONNECTED)) {
+    violations.push('the stack never completed the handshake');
+  }
   // The handle is released by tcpClose, so the end of the close is read from the counters.
-  const reachedClosed = closedByApp && (h.instance.counters()['tcp.conn.closed'] ?? 0) > 0;
+  const closed = closedByApp && (h.instance.counters()['tcp.conn.closed'] ?? 0) > 0;
 
   const got = new Uint8Array(deliveredBytes);
   let off = 0;
@@ -213,6 +248,6 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
   const identical = got.length === expected.length && got.every((b, i) => b === expected[i]);
   return {
     segmentsIn: played.length, segmentsOut, expectedBytes: expected.length, deliveredBytes, streamIdentical: identical,
-    closed: reachedClosed, violations,
+    closed, violations,
   };
 }

@@ -2,12 +2,18 @@
 # Captures a real Linux-to-Linux TCP conversation for peer replay (tests/replay/peer/): two
 # throwaway network namespaces joined by a veth pair, offloads off (so every segment is
 # MSS-sized and every checksum final), tcpdump on the server's side.
-# Scenario "kernel-upload-100k": the client (10.62.0.1) connects to 10.62.0.2:8080 and sends
-# 100,000 bytes whose byte i is i & 0xff, then closes; the server (socat) discards them and
-# closes. Needs root, iproute2, ethtool, tcpdump, socat, python3. Cleans up after itself.
-# Usage: sudo bash tests/replay/peer/capture.sh [outdir]   (default: this folder)
+# Scenarios (the client is 10.62.0.1, the server 10.62.0.2:8080; the data is 100,000 bytes
+# whose byte i is i & 0xff):
+#   upload:   "kernel-upload-100k": the client sends the data and closes; the server (socat)
+#             discards it and closes;
+#   download: "kernel-download-100k": the server sends the data and closes; the client reads
+#             it and closes.
+# Needs root, iproute2, ethtool, tcpdump, socat, python3. Cleans up after itself.
+# Usage: sudo bash tests/replay/peer/capture.sh [outdir] [upload|download|all]
+#        (default: this folder, all)
 set -euo pipefail
 OUT=$(cd "${1:-$(dirname "$0")}" && pwd)
+WHICH=${2:-all}
 A=wt7pa; B=wt7pb
 TMP=$(mktemp -d)
 cleanup() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$TMP"; }
@@ -31,14 +37,24 @@ ip netns exec $B ip link set wt7-b up
 sleep 1
 
 python3 -c "import sys; sys.stdout.buffer.write(bytes(i & 0xff for i in range(100000)))" > "$TMP/data"
-ip netns exec $B tcpdump -i wt7-b -U -s 0 -w "$TMP/upload.pcap" 'tcp port 8080' 2>/dev/null &
-DUMP=$!
-ip netns exec $B socat -u TCP-LISTEN:8080,reuseaddr OPEN:/dev/null,wronly &
-SERVER=$!
-sleep 0.7
-ip netns exec $A socat -u OPEN:"$TMP/data" TCP:10.62.0.2:8080
-wait $SERVER || true
-sleep 0.7
-kill $DUMP; wait $DUMP 2>/dev/null || true
-cp "$TMP/upload.pcap" "$OUT/kernel-upload-100k.pcap"
-echo "wrote $OUT/kernel-upload-100k.pcap ($(uname -r))"
+# scenario NAME SERVER-COMMAND CLIENT-COMMAND: records the conversation on the server's side.
+scenario() {
+  local name=$1 server=$2 client=$3
+  ip netns exec $B tcpdump -i wt7-b -U -s 0 -w "$TMP/$name.pcap" 'tcp port 8080' 2>/dev/null &
+  local dump=$!
+  ip netns exec $B bash -c "$server" &
+  local srv=$!
+  sleep 0.7
+  ip netns exec $A bash -c "$client"
+  wait $srv || true
+  sleep 0.7
+  kill $dump; wait $dump 2>/dev/null || true
+  cp "$TMP/$name.pcap" "$OUT/$name.pcap"
+  echo "wrote $OUT/$name.pcap ($(uname -r))"
+}
+if [ "$WHICH" = all ] || [ "$WHICH" = upload ]; then
+  scenario kernel-upload-100k "socat -u TCP-LISTEN:8080,reuseaddr OPEN:/dev/null,wronly" "socat -u OPEN:$TMP/data TCP:10.62.0.2:8080"
+fi
+if [ "$WHICH" = all ] || [ "$WHICH" = download ]; then
+  scenario kernel-download-100k "socat -u OPEN:$TMP/data TCP-LISTEN:8080,reuseaddr" "socat -u TCP:10.62.0.2:8080 OPEN:/dev/null,wronly"
+fi
