@@ -102,6 +102,8 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
   private id = 0;
   private closePromise: Promise<WorkerCloseResult> | null = null;
   private closing = false;
+  private terminating = false;
+  private readonly failed: boolean[];
 
   /** @internal */
   constructor(threads: Worker[], address: string, mac: string, seed: number, bridgeMainBell: SharedArrayBuffer, bridgeBells: SharedArrayBuffer[]) {
@@ -111,6 +113,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
     this.mac = mac;
     this.seed = seed;
     this.exited = threads.map(() => false);
+    this.failed = threads.map(() => false);
     this.bridgeBells = bridgeBells;
     this.workers = threads.map((t, index) => ({ index, threadId: t.threadId, queue: index }));
     this.hub = new BridgeHub(this, bridgeMainBell);
@@ -125,9 +128,11 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
       t.on('error', (e) => this.fail(index, e));
       t.on('exit', (code) => {
         this.exited[index] = true;
-        if (!this.closing || code !== 0) {
-          if (code !== 0 || !this.closing) this.fail(index, new Error(`exited unexpectedly with code ${code}`));
-        }
+        this.rejectPending(index, workerError(index, new Error(`exited with code ${code}`)));
+        // One report per worker: a crash is its 'error' (the exit that follows is not news);
+        // exits asked for (close, terminate) are not errors.
+        if (this.failed[index] || this.terminating || (this.closing && code === 0)) return;
+        this.fail(index, new Error(`exited unexpectedly with code ${code}`));
       });
     });
   }
@@ -147,7 +152,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
   }
 
   /** @internal */ request(worker: number, m: ToWorker & { id: number }): Promise<unknown> {
-    if (this.exited[worker]) return Promise.reject(workerError(worker, new Error('the worker has exited')));
+    if (this.exited[worker] || this.failed[worker]) return Promise.reject(workerError(worker, new Error('the worker has failed or exited')));
     return new Promise((resolve, reject) => {
       this.pending.set(m.id, { resolve, reject, worker });
       this.threads[worker].postMessage(m);
@@ -193,6 +198,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
   /** Stops every worker at once (no draining). */
   async terminate(): Promise<void> {
     this.closing = true;
+    this.terminating = true;
     this.hub.close();
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
@@ -209,11 +215,16 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
     }
   }
 
-  private fail(worker: number, cause: unknown): void {
-    const e = workerError(worker, cause);
+  private rejectPending(worker: number, e: Error): void {
     for (const [id, p] of this.pending) {
       if (p.worker === worker) { this.pending.delete(id); p.reject(e); }
     }
+  }
+
+  private fail(worker: number, cause: unknown): void {
+    this.failed[worker] = true;
+    const e = workerError(worker, cause);
+    this.rejectPending(worker, e);
     if (this.listenerCount('error') > 0) this.emit('error', e);
     else process.nextTick(() => { throw e; });
   }

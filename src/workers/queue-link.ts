@@ -155,6 +155,8 @@ export class QueueLink implements Link {
         this.neighbours.publish(dv.getUint32(e, true), u8, e + 4);
       }
       ex.neighbourLearnedClear();
+      // Other workers may hold frames waiting for this very address: let them look now.
+      for (let q = 0; q < this.bells.length; q++) if (q !== this.setup.queue) this.bells[q].ring();
     }
     if (handed > 0) {
       const base = ex.handoffOutPtr();
