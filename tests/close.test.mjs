@@ -111,4 +111,20 @@ test('a peer that keeps its half open gets every byte and our FIN, then a reset 
   await server.close();
 });
 
+test('data reaching a socket the application destroyed turns its close into an RST (as Linux)', async () => {
+  const { server, client } = await stackPair({ server: { tcp: { sendBuffer: 64 * 1024 } } });
+  server.net.createServer((s) => {
+    s.write(pattern(64 * 1024, 5));
+    s.destroy(); // let go with unsent data: the stack keeps delivering it
+  }).listen(7);
+  const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+  await once(sock, 'connect');
+  sock.pause(); // read nothing yet: the server's data waits in our receive ring
+  sock.write('still talking');
+  const [err] = await once(sock, 'error');
+  assert.equal([err.code, err.syscall], ['ECONNRESET', 'read']);
+  assert.is(server.counters()['tcp.conn.aborted'], 1);
+  await Promise.all([server.close(), client.close()]);
+});
+
 test.run();

@@ -6,10 +6,11 @@
 // `stack.close()` keep its promise that no written byte is lost before the timeout.
 //
 // Guarantees: semantics are those of a kernel's orphaned socket (as Linux): the FIN follows
-// the queued data; received data left unread, now or later, turns the close into an RST
-// (RFC 1122 4.2.2.13, done by the stack's tcpClose); a handle is released exactly once, when
-// its FIN is acknowledged (FIN-WAIT-2, TIME-WAIT, CLOSED), when it fails, or when
-// `abortAll` resets it.
+// the queued data; received data left unread, at the close or arriving later, turns the
+// close into an RST (RFC 1122 4.2.2.13; sent here with tcpAbort, since the stack's tcpClose
+// sends that RST only before our FIN went out, and Linux sends it after a shutdown too); a
+// handle is released exactly once, when its FIN is acknowledged (FIN-WAIT-2, TIME-WAIT,
+// CLOSED), when it fails, on unread data, or when `abortAll` resets it.
 
 import type { Endpoint } from './context.js';
 import { InfoFlag, Shut, TcpState, type TcpAbi, type TcpInfo } from './tcp-abi.js';
@@ -26,6 +27,8 @@ export class Lingerer {
     private readonly tcp: TcpAbi,
     private readonly register: (handle: number, endpoint: Endpoint) => void,
     private readonly unregister: (handle: number) => void,
+    /** Gets the output of a close (an RST for unread data) sent by the next poll. */
+    private readonly kick: () => void,
   ) {}
 
   /** Connections still delivering. */
@@ -36,6 +39,10 @@ export class Lingerer {
   /** Closes `h` gracefully: at once when nothing is left to deliver, else once it is delivered. */
   release(h: number): void {
     const info = this.tcp.info(h);
+    if (info !== null && info.readable > 0) {
+      this.tcp.abort(h);
+      return;
+    }
     if (info === null || this.done(info)) {
       this.tcp.close(h);
       return;
@@ -58,21 +65,25 @@ export class Lingerer {
       this.tcp.abort(h);
     }
     this.handles.clear();
+    if (n > 0) this.kick();
     return n;
   }
 
   private check(h: number): void {
     if (!this.handles.has(h)) return;
     const info = this.tcp.info(h);
-    if (info !== null && !this.done(info)) return;
+    const unread = info !== null && info.readable > 0;
+    if (info !== null && !unread && !this.done(info)) return;
     this.handles.delete(h);
     this.unregister(h);
-    this.tcp.close(h);
+    if (unread) this.tcp.abort(h);
+    else this.tcp.close(h);
+    this.kick();
   }
 
-  /** Nothing left to wait for: delivered, failed, or unread data that makes the close an RST. */
+  /** Nothing left to wait for: delivered, or failed. */
   private done(info: TcpInfo): boolean {
-    if (info.error !== 0 || info.readable > 0) return true;
+    if (info.error !== 0) return true;
     if (info.state === TcpState.SYN_SENT || info.state === TcpState.SYN_RECEIVED) return true;
     return finAcknowledged(info);
   }

@@ -212,7 +212,12 @@ export class Stack {
 
   private linger(): Lingerer {
     if (!this.lingerer) {
-      this.lingerer = new Lingerer(this.tcp(), (h, e) => { this.tcpEndpoints.set(h, e); }, (h) => { this.tcpEndpoints.delete(h); });
+      this.lingerer = new Lingerer(
+        this.tcp(),
+        (h, e) => { this.tcpEndpoints.set(h, e); },
+        (h) => { this.tcpEndpoints.delete(h); },
+        () => this.driver.kick(),
+      );
     }
     return this.lingerer;
   }
