@@ -189,8 +189,9 @@ export function buildIpv4(h: Ipv4Spec, payload: Uint8Array): Uint8Array {
   return p;
 }
 
+/** An Ethernet frame, zero-padded to the 60-byte minimum (without FCS) as a NIC delivers it. */
 export function buildEthernet(dst: Uint8Array, src: Uint8Array, type: number, payload: Uint8Array): Uint8Array {
-  const f = new Uint8Array(14 + payload.length);
+  const f = new Uint8Array(Math.max(60, 14 + payload.length));
   f.set(dst, 0);
   f.set(src, 6);
   f[12] = type >> 8;
