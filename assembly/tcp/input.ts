@@ -89,8 +89,22 @@ export function tcpInput(src: u32, dst: u32, seg: usize, segLen: u32, rxFlags: u
     // RFC 9293 3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT tuple when its SYN
     // is beyond the old connection (sequence, or timestamp when both used them).
     bump(TIME_WAIT_REUSED);
+    // The new incarnation's ISS lies well beyond the old one's sequence space (as Linux's
+    // tcp_timewait_state_process: old SND.NXT + 65535 + 2), whatever the clock says.
+    const iss = t.sndMax + 65537;
     connectionFree(t);
-    t = null;
+    const l = listenerFor(dst, dstPort);
+    if (l !== null) {
+      const child = listenerSyn(l, src, dst, seg, srcPort, inOpts);
+      if (child !== null) {
+        child.iss = iss;
+        child.sndUna = iss;
+        child.sndNxt = iss;
+        child.sndMax = iss;
+        child.sndWl2 = iss;
+      }
+    }
+    return;
   }
   if (t === null) {
     // Several queues: a flow another queue owns goes to its owner (frame/handoff.ts).

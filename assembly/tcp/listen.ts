@@ -69,13 +69,14 @@ export function listenOpen(localAddr: u32, port: u32, backlog: u32, synBacklog: 
 
 /**
  * A SYN (no ACK, no RST) for a listener (RFC 9293 3.10.7.2 "third"): a child in
- * SYN-RECEIVED joins the SYN queue and a SYN-ACK is queued.
+ * SYN-RECEIVED joins the SYN queue and a SYN-ACK is queued (it goes at the next output, so the
+ * caller may still set the child's ISS). Returns the child, or null when the SYN was dropped.
  */
-export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, o: TcpOptions): void {
-  if (l.synQueueLen >= l.synBacklog) { bump(DROP_SYN_QUEUE_FULL); return; }
-  if (l.acceptQueueLen >= l.backlog) { bump(DROP_ACCEPT_QUEUE_FULL); return; }
+export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, o: TcpOptions): Tcb | null {
+  if (l.synQueueLen >= l.synBacklog) { bump(DROP_SYN_QUEUE_FULL); return null; }
+  if (l.acceptQueueLen >= l.backlog) { bump(DROP_ACCEPT_QUEUE_FULL); return null; }
   const t = connectionNew(dst, l.localPort, src, srcPort, l.childSndBuf, l.childRcvBuf);
-  if (t === null) return; // counted by connectionNew (drop.tcp.no_tcb / drop.tcp.no_buffers)
+  if (t === null) return null; // counted by connectionNew (drop.tcp.no_tcb / drop.tcp.no_buffers)
   bump(PASSIVE_OPENS);
   portsRetain(l.localPort);
   t.flags |= TF.PASSIVE | TF.HOLDS_PORT;
@@ -99,6 +100,7 @@ export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32
   l.synHead = <i32>t.index;
   l.synQueueLen++;
   outputSchedule(t);
+  return t;
 }
 
 /** Unlinks `t` from whichever queue of its listener it is in; `t.listener` becomes -1. */
