@@ -23,7 +23,7 @@ export { ipAddrSetV4, ipAddrFamily, ipAddrGetV4, ipv4DirectedBroadcast, ipv4IsVa
 import { ipv4PseudoHeaderSum as pseudoV4, checksumFinish as finish } from "../wire/checksum";
 import { ipv4EmitHeader as emitIpv4 } from "../wire/ipv4";
 
-const SCRATCH_SIZE: u32 = 131072;
+const SCRATCH_SIZE: u32 = 1 << 20;
 const scratch = heap.alloc(SCRATCH_SIZE);
 
 export function scratchPtr(): usize { return scratch; }
