@@ -7,7 +7,9 @@
 // retries it after every stack burst until it completes; output arguments (getsockopt values,
 // poll revents) are compared with the script's and a mismatch is reported with the call.
 // Options the stack's ABI cannot express are accepted and named in a warning, never dropped
-// silently. Nothing here reads a clock: time is the harness's.
+// silently. Nothing here reads a clock: time is the harness's. SO_SNDBUF/SO_RCVBUF size the
+// rings of connections created afterwards, and getsockopt reports the size set (Linux reports
+// double, for its bookkeeping overhead).
 
 import { constants as osConstants } from 'node:os';
 import type { Expr, SyscallEvent } from './ast.js';
