@@ -146,6 +146,15 @@ test('runner: system call results and errno are checked', () => {
   assert.is(blocked.error.split('\n')[0], 'x.pkt:6: accept() blocked, but the script expects it to return at once');
 });
 
+test('runner: header options are applied or reported', () => {
+  const bad = run(`--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n`);
+  assert.is(bad.error, 'x.pkt:1: --ip_version=ipv6 is not supported: the stack is IPv4 only (use --ip_version=ipv4)');
+  const r = run(`--tolerance_percent=10\n--local_ip=10.0.0.5\n--netmask_ip=255.255.255.0\n--gateway_ip=10.0.0.1\n${PASSIVE}+0 > S. 0:0(0) ack 1 <mss 1460>\n`);
+  assert.is(r.passed, true, r.error);
+  assert.equal(r.warnings, ['ignored: --tolerance_percent=10 (no equivalent in this runner)']);
+  assert.ok(r.trace.some((f) => f.dir === 'out' && f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[38] === 10 && f.bytes[41] === 1), 'ARP for the gateway 10.0.0.1');
+});
+
 test('sysctl lines: mapped settings applied, the rest reported as ignored', () => {
   const keys = ['tcpSynRetries', 'tcpRecvBuffer', 'ephemeralLow', 'ephemeralHigh'];
   assert.equal(interpretShellLine('sysctl -q net.ipv4.tcp_syn_retries=3', keys), [

@@ -72,7 +72,13 @@ interface Settings {
 function fmtTime(us: number): string { return (us / 1e6).toFixed(6); }
 
 export function runScript(script: Script, options: RunOptions = {}): ScriptResult {
-  const run = new ScriptRun(script, options);
+  let run: ScriptRun;
+  try {
+    run = new ScriptRun(script, options);
+  } catch (e) {
+    if (e instanceof ScriptFailure) return { file: script.file, passed: false, error: e.message, warnings: [] };
+    throw e;
+  }
   try {
     run.execute();
     return { file: script.file, passed: true, warnings: run.warnings, trace: run.trace() };
