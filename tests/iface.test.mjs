@@ -87,6 +87,10 @@ test('ARP resolution: a reply waits for ARP, the request goes out, the answer re
     'arp.tx.request': 1, 'deliver.arp.reply': 1, 'eth.tx.frames': 2,
   });
   assert.is(rep.length, 42);
+  // The deadline is a bound, never late: at worst one early poll, after which it is exact.
+  const early = s.exports.nextDeadlineUs();
+  assert.ok(early <= 20 + 60 * SEC);
+  assert.is(poll(s, early).length, 0);
   assert.is(s.exports.nextDeadlineUs(), 20 + 60 * SEC, 'next: the entry\'s expiry (arpTtlSec 60)');
 });
 

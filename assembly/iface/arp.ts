@@ -99,6 +99,12 @@ export const FAILED_HOLD_US: i64 = 1_000_000;
 
 let table: usize = 0;
 let entryCount: u32 = 0;
+/**
+ * When `arpPoll` next has work. Invariant: never later than the due time of any
+ * entry (an INCOMPLETE or REACHABLE deadline, or now for waiting frames with TX room to find),
+ * so `arpPoll` can skip its scan and `arpNextDeadline` answers without one.
+ */
+let nextDue: i64 = NEVER;
 /** Index of the last entry found; most traffic goes to one neighbour (often the gateway). */
 let lastHit: u32 = 0;
 
@@ -122,6 +128,7 @@ export function arpInit(): void {
   }
   const quarter = poolCount >>> 2;
   pendingPerEntry = quarter > 0 ? quarter : (poolCount > 0 ? 1 : 0);
+  nextDue = NEVER;
   for (let i: u32 = 0; i < entryCount; i++) {
     store<i32>(entryAt(i), -1, E_HEAD);
     store<i32>(entryAt(i), -1, E_TAIL);
@@ -129,6 +136,12 @@ export function arpInit(): void {
 }
 
 @inline function entryAt(i: u32): usize { return table + <usize>i * ENTRY_SIZE; }
+
+/** Sets entry `e`'s deadline to `t`, and `arpPoll`'s next run no later than it. */
+@inline function setDeadline(e: usize, t: i64): void {
+  store<i64>(e, t, E_DEADLINE);
+  if (t < nextDue) nextDue = t;
+}
 @inline function pendingAt(i: i32): usize { return pool + <usize>i * poolStride; }
 
 /** State of entry `i` (an index from `arpFind`). */
@@ -180,7 +193,7 @@ export function arpFind(ip: u32, insert: bool): i32 {
   store<u8>(e, ArpState.INCOMPLETE, E_STATE);
   store<u8>(e, 0, E_TRIES);
   store<u64>(e, 0, E_MAC);
-  store<i64>(e, now(), E_DEADLINE);
+  setDeadline(e, now());
   lastHit = <u32>slot;
   return slot;
 }
@@ -219,6 +232,8 @@ export function arpPendingCommit(i: u32, len: u32, flags: u32, l2: u32, l3: u32,
   else store<i32>(pendingAt(tail), index, P_NEXT);
   store<i32>(e, index, E_TAIL);
   store<u16>(e, load<u16>(e, E_PENDING) + 1, E_PENDING);
+  // Queued behind frames of a known neighbour that found no TX room: the next burst sends them.
+  if (load<u8>(e, E_STATE) == ArpState.REACHABLE && now() < nextDue) nextDue = now();
 }
 
 /**
@@ -270,6 +285,7 @@ function flushPending(i: u32): void {
   }
   store<i32>(e, index, E_HEAD);
   if (index < 0) store<i32>(e, -1, E_TAIL);
+  else if (now() < nextDue) nextDue = now();
 }
 
 /** Records `mac` for entry `i` as confirmed now, and releases its waiting frames. */
@@ -278,7 +294,7 @@ function confirm(i: u32, mac: usize): void {
   macCopy(e + E_MAC, mac);
   store<u8>(e, ArpState.REACHABLE, E_STATE);
   store<u8>(e, 0, E_TRIES);
-  store<i64>(e, now() + <i64>cfg(Cfg.ArpTtlSec) * 1_000_000, E_DEADLINE);
+  setDeadline(e, now() + <i64>cfg(Cfg.ArpTtlSec) * 1_000_000);
   if (load<i32>(e, E_HEAD) >= 0) flushPending(i);
 }
 
@@ -297,7 +313,7 @@ function sendRequestIfDue(i: u32): void {
   ethernetCommit(frame, ETH_HEADER_LEN + ARP_PACKET_LEN, 0, 0, 0, 0, 0);
   bump(TX_REQUEST);
   store<u8>(e, load<u8>(e, E_TRIES) + 1, E_TRIES);
-  store<i64>(e, now() + RETRY_US, E_DEADLINE);
+  setDeadline(e, now() + RETRY_US);
 }
 
 /** Handles one ARP packet (`len` bytes after the Ethernet header). */
@@ -366,15 +382,20 @@ function sendReply(toMac: usize, toIp: u32): void {
 /** Runs ARP timers at `now()`: retries, failures, expiries, and frames still waiting for TX room. */
 export function arpPoll(): void {
   const t = now();
+  if (t < nextDue) return;
+  nextDue = NEVER;
   for (let i: u32 = 0; i < entryCount; i++) {
     const e = entryAt(i);
     const state = load<u8>(e, E_STATE);
-    if (state == ArpState.FREE) continue;
+    if (state == ArpState.FREE || state == ArpState.FAILED) continue;
     if (state == ArpState.REACHABLE) {
       if (load<i32>(e, E_HEAD) >= 0) flushPending(i);
       if (load<i64>(e, E_DEADLINE) <= t && load<i32>(e, E_HEAD) < 0) store<u8>(e, ArpState.FREE, E_STATE);
     } else if (state == ArpState.INCOMPLETE) {
-      if (load<i64>(e, E_DEADLINE) > t) continue;
+      if (load<i64>(e, E_DEADLINE) > t) {
+        if (load<i64>(e, E_DEADLINE) < nextDue) nextDue = load<i64>(e, E_DEADLINE);
+        continue;
+      }
       if (load<u8>(e, E_TRIES) >= MAX_TRIES) {
         bump(RESOLVE_FAILED);
         dropPending(i, TX_DROP_UNRESOLVED);
@@ -384,6 +405,11 @@ export function arpPoll(): void {
         sendRequestIfDue(i);
       }
     }
+    // What is left due for this entry (the calls above may have lowered nextDue already).
+    const left = load<u8>(e, E_STATE);
+    if (left == ArpState.FREE || left == ArpState.FAILED) continue;
+    const due = left == ArpState.REACHABLE && load<i32>(e, E_HEAD) >= 0 ? t : load<i64>(e, E_DEADLINE);
+    if (due < nextDue) nextDue = due;
   }
 }
 
@@ -396,20 +422,12 @@ export function arpFailureReported(i: u32): void {
   if (load<u8>(e, E_STATE) != ArpState.FAILED || load<i64>(e, E_DEADLINE) > now()) return;
   store<u8>(e, ArpState.INCOMPLETE, E_STATE);
   store<u8>(e, 0, E_TRIES);
-  store<i64>(e, now(), E_DEADLINE);
+  setDeadline(e, now());
 }
 
 /** Earliest time `arpPoll` has work to do, or NEVER. */
 export function arpNextDeadline(): i64 {
-  let next = NEVER;
-  for (let i: u32 = 0; i < entryCount; i++) {
-    const e = entryAt(i);
-    const state = load<u8>(e, E_STATE);
-    if (state == ArpState.FREE || state == ArpState.FAILED) continue;
-    const d = state == ArpState.REACHABLE && load<i32>(e, E_HEAD) >= 0 ? now() : load<i64>(e, E_DEADLINE);
-    if (d < next) next = d;
-  }
-  return next;
+  return nextDue;
 }
 
 /** Entries in use (any state but FREE); for tests and statistics. */
