@@ -127,4 +127,46 @@ test('data reaching a socket the application destroyed turns its close into an R
   await Promise.all([server.close(), client.close()]);
 });
 
+test('300 connections ended, destroyed or reset at random by either side over a lossy link: every one closes, every slot and slab byte comes back', async () => {
+  let state = 12345;
+  const random = () => { state = (state * 1103515245 + 12345) >>> 0; return state / 2 ** 32; };
+  const tcp = { timeWaitMs: 1000, sendBuffer: 16384, recvBuffer: 16384 };
+  const { server, client, clock } = await stackPair({ server: { tcp }, client: { tcp }, link: { loss: 0.01, seed: 3 } });
+  const slab = [server.instance.exports.tcpSlabFreeBytes(), client.instance.exports.tcpSlabFreeBytes()];
+  const codes = new Set();
+  const srv = server.net.createServer((s) => {
+    s.on('error', (e) => codes.add(e.code));
+    const r = random();
+    if (r < 0.2) s.destroy();
+    else if (r < 0.3) s.resetAndDestroy();
+    else if (r < 0.5) { s.write(Buffer.alloc(50_000)); s.end(); s.resume(); }
+    else s.pipe(s);
+  }).listen(7);
+  await once(srv, 'listening');
+  await Promise.all(Array.from({ length: 300 }, () => new Promise((resolve) => {
+    const c = client.net.connect({ host: '10.0.0.1', port: 7 });
+    c.on('error', (e) => codes.add(e.code));
+    c.on('close', resolve);
+    const r = random();
+    c.write(Buffer.alloc(Math.floor(random() * 40_000)));
+    if (r < 0.2) setImmediate(() => c.destroy());
+    else if (r < 0.3) c.once('connect', () => c.resetAndDestroy());
+    else if (r < 0.4) {
+      // A slow reader: paused for a while, then reading again.
+      c.pause();
+      let turns = 0;
+      const later = () => (++turns < 50 ? setImmediate(later) : c.resume());
+      setImmediate(later);
+    } else c.resume();
+    c.end();
+  })));
+  assert.ok([...codes].every((c) => c === 'ECONNRESET' || c === 'EPIPE'), `only resets surfaced as errors: ${[...codes]}`);
+  await new Promise((resolve) => clock.setTimer(clock.nowUs() + 5_000_000, resolve));
+  assert.equal([server.instance.exports.tcpConnectionsInUse(), client.instance.exports.tcpConnectionsInUse()], [1, 0], 'only the listener is left');
+  assert.equal([server.instance.exports.tcpSlabFreeBytes(), client.instance.exports.tcpSlabFreeBytes()], slab);
+  srv.close();
+  assert.equal(await client.close(), { drained: 0, reset: 0 });
+  assert.equal(await server.close(), { drained: 0, reset: 0 });
+});
+
 test.run();
