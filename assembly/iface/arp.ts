@@ -105,8 +105,13 @@ let entryCount: u32 = 0;
  * so `arpPoll` can skip its scan and `arpNextDeadline` answers without one.
  */
 let nextDue: i64 = NEVER;
-/** Index of the last entry found; most traffic goes to one neighbour (often the gateway). */
-let lastHit: u32 = 0;
+/**
+ * Lookup hints: for a hash of the address, the index of the entry last found or inserted for
+ * it. A hint is only a guess (checked against the entry), so a stale one costs a scan, never
+ * a wrong answer; with many neighbours most lookups then skip the scan.
+ */
+const HINT_BITS: u32 = 8;
+const hints = memory.data(<i32>((1 << HINT_BITS) << 2), 4);
 
 let pool: usize = 0;
 let poolCount: u32 = 0;
@@ -117,7 +122,7 @@ let pendingPerEntry: u32 = 0;
 export function arpInit(): void {
   entryCount = cfg(Cfg.ArpEntries);
   table = allocZeroed(<usize>entryCount * ENTRY_SIZE);
-  lastHit = 0;
+  memory.fill(hints, 0xFF, (1 << HINT_BITS) << 2);
   poolCount = cfg(Cfg.ArpPendingFrames);
   poolStride = (PENDING_META + txMaxFrame() + 7) & ~7;
   pool = allocZeroed(<usize>poolCount * poolStride + 8);
@@ -136,6 +141,8 @@ export function arpInit(): void {
 }
 
 @inline function entryAt(i: u32): usize { return table + <usize>i * ENTRY_SIZE; }
+/** The hint slot of `ip` (Fibonacci hashing: the top bits of ip * 2^32/phi). */
+@inline function hintAt(ip: u32): usize { return hints + (<usize>((ip * 0x9E3779B1) >>> (32 - HINT_BITS)) << 2); }
 
 /** Sets entry `e`'s deadline to `t`, and `arpPoll`'s next run no later than it. */
 @inline function setDeadline(e: usize, t: i64): void {
@@ -155,9 +162,11 @@ export function arpInit(): void {
  * (evicting the entry closest to expiry if the table is full), its request due now.
  */
 export function arpFind(ip: u32, insert: bool): i32 {
-  if (lastHit < entryCount) {
-    const e = entryAt(lastHit);
-    if (load<u32>(e, E_IP) == ip && load<u8>(e, E_STATE) != ArpState.FREE) return <i32>lastHit;
+  const hint = hintAt(ip);
+  const guess = load<u32>(hint);
+  if (guess < entryCount) {
+    const e = entryAt(guess);
+    if (load<u32>(e, E_IP) == ip && load<u8>(e, E_STATE) != ArpState.FREE) return <i32>guess;
   }
   let free: i32 = -1;
   // Eviction candidates: the learned (or failed) entry closest to expiry, else the oldest resolving one.
@@ -172,7 +181,7 @@ export function arpFind(ip: u32, insert: bool): i32 {
       if (free < 0) free = <i32>i;
       continue;
     }
-    if (load<u32>(e, E_IP) == ip) { lastHit = i; return <i32>i; }
+    if (load<u32>(e, E_IP) == ip) { store<u32>(hint, i); return <i32>i; }
     const deadline = load<i64>(e, E_DEADLINE);
     if (state == ArpState.INCOMPLETE) {
       if (resolving < 0 || deadline < resolvingDeadline) { resolving = <i32>i; resolvingDeadline = deadline; }
@@ -194,7 +203,7 @@ export function arpFind(ip: u32, insert: bool): i32 {
   store<u8>(e, 0, E_TRIES);
   store<u64>(e, 0, E_MAC);
   setDeadline(e, now());
-  lastHit = <u32>slot;
+  store<u32>(hint, <u32>slot);
   return slot;
 }
 
