@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStack, MemoryLink, Recorder } from '../dist/index.js';
+import { createStack, MemoryLink, Recorder, VirtualClock } from '../dist/index.js';
 
 const A_MAC = mac('02:00:00:00:0a:01');
 const B_MAC = mac('02:00:00:00:0a:02');
@@ -403,14 +403,16 @@ test('two stacks over a MemoryLink ping each other; tshark reads ARP and echo wi
   const path = join(dir, 'ping.pcap');
   const [la, lb] = MemoryLink.pair({ seed: 1 });
   const recorded = new Recorder(la, { path });
-  const a = await createStack({ link: recorded, address: '10.0.0.1/24', mac: '02:00:00:00:00:01' });
-  const b = await createStack({ link: lb, address: '10.0.0.2/24', mac: '02:00:00:00:00:02' });
+  // One virtual clock for both: time jumps from event to event, no test waits on wall time.
+  const clock = new VirtualClock();
+  const a = await createStack({ link: recorded, address: '10.0.0.1/24', mac: '02:00:00:00:00:01', clock });
+  const b = await createStack({ link: lb, address: '10.0.0.2/24', mac: '02:00:00:00:00:02', clock });
   try {
     const ex = a.instance.exports;
     for (let seq = 1; seq <= 3; seq++) {
       assert.is(ex.icmpEchoSend(ip('10.0.0.2'), 0x4242, seq, 32), 0);
       a.driver.kick();
-      for (let i = 0; i < 200 && ex.icmpLastReplySeq() !== seq; i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 1000 && ex.icmpLastReplySeq() !== seq; i++) await new Promise((r) => setImmediate(r));
       assert.is(ex.icmpLastReplySeq(), seq, `echo reply ${seq} arrived`);
     }
     assert.is(ex.icmpLastReplyFrom() >>> 0, ip('10.0.0.2'));
