@@ -17,7 +17,10 @@
 //   starts over for the senders after it. A FAILED entry needs no timer.
 // - Frames waiting for a resolution take buffers from a pool of Cfg.ArpPendingFrames; one
 //   neighbour may hold at most a quarter of the pool (at least one frame), so a dead host
-//   cannot starve the others. Waiting frames leave in FIFO order once the address is known.
+//   cannot starve the others. Waiting frames leave in FIFO order once the address is known,
+//   and new frames to that neighbour queue behind any that found no TX room: none overtakes.
+// - Lookups try a hashed hint before scanning; timers keep their next due time as a bound
+//   that is never late, so a burst with nothing due costs no table scan.
 // - Input follows RFC 826's packet reception algorithm: a known sender is refreshed whatever
 //   the target (this is how gratuitous ARP updates us); an unknown sender is added only when
 //   the packet targets our address; a request for our address is answered.
