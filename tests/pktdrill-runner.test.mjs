@@ -223,7 +223,7 @@ test('a run is a function of the script and the seed: the same frames twice', ()
 
 // Every script of the suite, each its own test so a failure names the script and the line.
 const scripts = findScripts([join(root, 'tests/packetdrill')]);
-test('the suite has at least 80 scripts in every topic folder', () => {
+test('the suite has at least 80 scripts, some in every topic folder', () => {
   assert.ok(scripts.length >= 80, `${scripts.length} scripts`);
   for (const topic of ['handshake', 'established', 'close', 'listen', 'rst', 'timers', 'options', 'window']) {
     assert.ok(scripts.some((f) => f.includes(`/packetdrill/${topic}/`)), `no script in ${topic}/`);

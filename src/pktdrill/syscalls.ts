@@ -156,8 +156,8 @@ export class SocketTable {
       case 'listen': return this.listen(args);
       case 'accept': case 'accept4': return this.accept(args);
       case 'connect': return this.connect(args);
-      case 'read': case 'recv': case 'recvfrom': return this.read(args, ev.name);
-      case 'write': case 'send': case 'sendto': return this.write(args, ev.name);
+      case 'read': case 'recv': case 'recvfrom': case 'readv': return this.read(args, ev.name);
+      case 'write': case 'send': case 'sendto': case 'writev': return this.write(args, ev.name);
       case 'shutdown': return this.shutdown(args);
       case 'close': return this.close(args);
       case 'setsockopt': return this.setsockopt(args);
@@ -165,7 +165,7 @@ export class SocketTable {
       case 'fcntl': return this.fcntl(args);
       case 'poll': return this.poll(args);
       default:
-        throw new SyscallError(`unsupported system call ${ev.name}() (supported: socket, bind, listen, accept, connect, read, recv, write, send, shutdown, close, setsockopt, getsockopt, fcntl, poll)`);
+        throw new SyscallError(`unsupported system call ${ev.name}() (supported: socket, bind, listen, accept, connect, read, readv, recv, recvfrom, write, writev, send, sendto, shutdown, close, setsockopt, getsockopt, fcntl, poll)`);
     }
   }
 
@@ -198,6 +198,17 @@ export class SocketTable {
   }
 
   private fail(errno: number): CallResult { return { ret: -1, errno: errnoName(errno) }; }
+
+  /** Total length of an iovec list `[{..., N}, ...]` (readv/writev). */
+  private iovecLength(e: Expr | undefined): number {
+    if (!e || e.kind !== 'list') throw new SyscallError(`expected an iovec list like [{..., 1000}], got ${describeExpr(e)}`);
+    let total = 0;
+    for (const it of e.items) {
+      if (it.kind !== 'struct' || it.items.length !== 2) throw new SyscallError(`expected an iovec {..., N}, got ${describeExpr(it)}`);
+      total += this.num(it.items[1], 'iovec length');
+    }
+    return total;
+  }
 
   /** Reports a connection's pending error once, as Linux does with sk_err. */
   private takeError(s: Sock, info: Info): CallResult | undefined {
@@ -359,8 +370,8 @@ export class SocketTable {
     return () => {
       const s = this.sock(args[0]);
       if (!isSock(s)) return s;
-      const want = this.num(args[2], 'length');
-      const flags = name === 'read' ? 0 : (evalExpr(args[3]) ?? 0) as number;
+      const want = name === 'readv' || name === 'writev' ? this.iovecLength(args[1]) : this.num(args[2], 'length');
+      const flags = name === 'read' || name === 'readv' ? 0 : (evalExpr(args[3]) ?? 0) as number;
       const nonblock = s.nonblock || (flags & SYMBOLS.MSG_DONTWAIT) !== 0;
       if (s.kind === 'udp') return this.udpRecv(s, want, nonblock);
       if (s.role !== 'connection') return this.fail(ERRNO.ENOTCONN);
@@ -393,8 +404,8 @@ export class SocketTable {
     return () => {
       const s = this.sock(args[0]);
       if (!isSock(s)) return s;
-      const want = this.num(args[2], 'length');
-      const flags = name === 'write' ? 0 : (evalExpr(args[3]) ?? 0) as number;
+      const want = name === 'readv' || name === 'writev' ? this.iovecLength(args[1]) : this.num(args[2], 'length');
+      const flags = name === 'write' || name === 'writev' ? 0 : (evalExpr(args[3]) ?? 0) as number;
       const nonblock = s.nonblock || (flags & SYMBOLS.MSG_DONTWAIT) !== 0;
       if (s.kind === 'udp') {
         const to = name === 'sendto' && args[4] && args[4].kind !== 'ellipsis'
