@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixture, ip, be16, refChecksum, pseudoSum, ethernet, ipv4, udp, tcp, icmpEcho, arp } from './support/frames.mjs';
-import { makeStack, feed, poll, udpOpenBound, udpRecv } from './support/wasm-stack.mjs';
+import { makeStack, feed, poll, udpOpenBound, udpRecv, TxFlag } from './support/wasm-stack.mjs';
 
 const FRAMES = 120_000;
 const SEED = 0x5eed1234;
@@ -85,62 +85,89 @@ function randomFrame(r) {
   return f;
 }
 
-/** Every frame the stack sends must be well-formed. */
+/**
+ * Every frame the stack sends must be well-formed: checksums verify, or, where the descriptor
+ * asks the port to compute one, the field holds what the port expects (0 for the IPv4 header,
+ * the pseudo-header sum for TCP/UDP).
+ */
 function checkOutput(frames) {
-  for (const { bytes: f } of frames) {
+  for (const { bytes: f, flags } of frames) {
     assert.ok(f.length >= 60 && f.length <= 1514, `output length ${f.length}`);
     assert.equal(Array.from(f.subarray(6, 12)), OUR_MAC, 'source MAC is ours');
     if (be16(f, 12) !== 0x0800) continue;
-    assert.is(refChecksum(f.subarray(14, 34)), 0, 'IPv4 header checksum');
+    if (flags & TxFlag.IP_CSUM) assert.is(be16(f, 24), 0, 'IPv4 checksum left to the port');
+    else assert.is(refChecksum(f.subarray(14, 34)), 0, 'IPv4 header checksum');
     const total = be16(f, 16);
     assert.ok(14 + total <= f.length);
     const proto = f[23];
     const seg = f.subarray(34, 14 + total);
     const src = ((f[26] << 24) | (f[27] << 16) | (f[28] << 8) | f[29]) >>> 0;
     const dst = ((f[30] << 24) | (f[31] << 16) | (f[32] << 8) | f[33]) >>> 0;
+    const offloaded = (proto === 6 && flags & TxFlag.TCP_CSUM) || (proto === 17 && flags & TxFlag.UDP_CSUM);
     if (proto === 1) assert.is(refChecksum(seg), 0, 'ICMP checksum');
+    else if (offloaded) assert.is(be16(seg, proto === 6 ? 16 : 6), pseudoSum(src, dst, proto, seg.length), 'pseudo-header sum for the port');
     else assert.is(refChecksum(seg, pseudoSum(src, dst, proto, seg.length)), 0, `L4 checksum (proto ${proto})`);
   }
 }
 
-test(`${FRAMES} random and mutated frames: no trap, bounded, every frame counted by a named reason`, () => {
-  const r = prng(SEED);
-  const s = makeStack({ arpEntries: 16, arpPendingFrames: 16, udpRecvBuffer: 4096, icmpErrorsPerSec: 1000 });
-  const socks = [7, 9999, 9998].map((p) => udpOpenBound(s, p));
+/** Feeds `frames` random/mutated frames to `s` in bursts; returns the counters and frames sent. */
+function fuzz(s, seed, frames, socks) {
+  const r = prng(seed);
   let fed = 0;
   let now = 0;
   let sent = 0;
   let bursts = 0;
-  while (fed < FRAMES) {
+  while (fed < frames) {
     bursts++;
-    assert.ok(bursts <= FRAMES, 'bounded loop');
-    const n = Math.min(1 + Math.floor(r() * 64), FRAMES - fed);
-    const frames = Array.from({ length: n }, () => (r() < 0.25 ? randomFrame(r) : mutate(corpus[Math.floor(r() * corpus.length)], r)));
+    assert.ok(bursts <= frames, 'bounded loop');
+    const n = Math.min(1 + Math.floor(r() * 64), frames - fed);
+    const batch = Array.from({ length: n }, () => (r() < 0.25 ? randomFrame(r) : mutate(corpus[Math.floor(r() * corpus.length)], r)));
     const flags = r() < 0.1 ? Math.floor(r() * 16) : 0;
     now += Math.floor(r() * 20_000);
-    const out = feed(s, frames, now, flags);
+    const out = feed(s, batch, now, flags);
     checkOutput(out);
     sent += out.length;
     fed += n;
     if (r() < 0.1) { checkOutput(poll(s, now)); }
     if (r() < 0.2) for (const h of socks) while (udpRecv(s, h) !== -11);
   }
-  const c = s.counters();
+  return { c: s.counters(), fed, sent };
+}
+
+/** Every frame ends in exactly one terminal counter; every drop counter names its reason. */
+function checkAccounting(c, fed) {
   assert.is(c['eth.rx.frames'], fed);
-  const terminal = Object.entries(c).filter(([k]) => TERMINAL.test(k));
-  const accounted = terminal.reduce((a, [, v]) => a + v, 0);
+  const accounted = Object.entries(c).filter(([k]) => TERMINAL.test(k)).reduce((a, [, v]) => a + v, 0);
   assert.is(accounted, fed, 'every frame ends in exactly one terminal counter');
   for (const name of Object.keys(c).filter((k) => k.startsWith('drop.'))) {
     assert.match(name, /^drop\.[a-z0-9_]+\.[a-z0-9_]+$/, `${name} is drop.<layer>.<reason>`);
     assert.not.match(name, /\.(other|misc|unknown|error)$/, `${name} is a catch-all`);
   }
+}
+
+test(`${FRAMES} random and mutated frames: no trap, bounded, every frame counted by a named reason`, () => {
+  const s = makeStack({ arpEntries: 16, arpPendingFrames: 16, udpRecvBuffer: 4096, icmpErrorsPerSec: 1000 });
+  const socks = [7, 9999, 9998].map((p) => udpOpenBound(s, p));
+  const { c, fed, sent } = fuzz(s, SEED, FRAMES, socks);
+  checkAccounting(c, fed);
   // The fuzz reached every layer.
   for (const k of ['deliver.arp.request', 'deliver.icmp.echo_request', 'deliver.udp', 'deliver.tcp', 'drop.ipv4.bad_checksum',
     'drop.udp.port_closed', 'drop.eth.other_host', 'drop.ipv4.fragment_no_reassembly', 'drop.eth.vlan']) {
     assert.ok(c[k] > 0, `${k} reached (${c[k]})`);
   }
   assert.ok(sent > 0);
-  assert.is(s.exports.arpPendingFree() <= 16, true);
+  assert.ok(s.exports.arpPendingFree() <= 16);
+});
+
+test('30000 frames to a stack at its limits: one TX slot, one ARP entry, no pending pool, no UDP sockets, no ICMP errors, every offload', () => {
+  const s = makeStack({
+    txSlots: 1, arpEntries: 1, arpPendingFrames: 0, udpMaxSockets: 0, icmpErrorsPerSec: 0, offloads: 31,
+  });
+  const { c, fed } = fuzz(s, SEED ^ 0xabcdef, 30_000, []);
+  checkAccounting(c, fed);
+  assert.is(c['icmp.tx.unreachable'] ?? 0, 0, 'icmpErrorsPerSec 0 sends no error');
+  assert.ok(c['drop.udp.port_closed'] > 0);
+  assert.is(s.exports.arpPendingFree(), 0);
 });
 
 test.run();
