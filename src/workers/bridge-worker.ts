@@ -127,7 +127,8 @@ export class BridgeWorker {
   handle(m: ToWorker, reply: (id: number, value?: unknown, error?: unknown) => void): boolean {
     switch (m.type) {
       case 'listen': {
-        const server = this.stack.net.createServer((socket) => this.adopt(socket, m.server));
+        // Half-open on the worker: the main thread's socket decides when this side ends.
+        const server = this.stack.net.createServer({ allowHalfOpen: true }, (socket) => this.adopt(socket, m.server));
         let answered = false;
         server.on('error', (e) => { if (!answered) { answered = true; reply(m.id, undefined, e); } });
         server.listen({ port: m.port, host: m.host, backlog: m.backlog }, () => {
@@ -144,7 +145,7 @@ export class BridgeWorker {
         return true;
       }
       case 'connect': {
-        const socket = this.stack.net.connect({ host: m.host, port: m.port });
+        const socket = this.stack.net.connect({ host: m.host, port: m.port, allowHalfOpen: true });
         this.open(m.channel, socket, FrameRing.open(m.toWorker), FrameRing.open(m.toMain));
         socket.on('connect', () => {
           const local = socket.address() as { address: string; port: number };

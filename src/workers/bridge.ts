@@ -154,7 +154,10 @@ export class BridgeSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, cb: (e?: Error | null) => void): void {
-    if (!this.peerClosed) this.hub.host.post(this.worker, { type: 'channel', channel: this.channel, op: 'destroy' });
+    // After a clean end both ways the worker's socket finishes on its own (flushing what it
+    // still holds); only an early destroy is passed on.
+    const clean = error === null && this.writableFinished && this.readableEnded;
+    if (!this.peerClosed && !clean) this.hub.host.post(this.worker, { type: 'channel', channel: this.channel, op: 'destroy' });
     this.hub.forget(this);
     if (this.pendingWrite) { const w = this.pendingWrite; this.pendingWrite = null; w.cb(error ?? new Error('socket destroyed')); }
     cb(error);

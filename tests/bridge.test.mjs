@@ -1,0 +1,102 @@
+// The main-thread bridge: servers and connections opened from the main thread on worker
+// stacks, their bytes through shared rings. Checked: a main-thread echo server listening on
+// every worker serves connections of a peer stack intact (several MiB, both directions, with
+// backpressure); main-thread connections to the peer complete intact with Node's events and
+// addresses; a refused connection errors with ECONNREFUSED; closing the server stops accepting.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createStack, SharedMemoryLink } from '../dist/index.js';
+
+const IDLE_APP = new URL('./workers-app.mjs', import.meta.url);
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+function payload(seed, length) {
+  const out = Buffer.alloc(length);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; out[i] = x & 0xff; }
+  return out;
+}
+
+async function setup() {
+  const [port, b] = SharedMemoryLink.pair({ queues: 2, seed: 1 });
+  const workers = await createStack({ workers: 2, app: IDLE_APP, link: port, address: '10.0.0.1/24', seed: 2 });
+  const peer = await createStack({ link: b, address: '10.0.0.2/24', seed: 3 });
+  return { port, workers, peer };
+}
+
+/** Sends `data` on `socket`, ends it, resolves with everything read until 'close'. */
+function exchange(socket, data) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+    socket.end(data);
+  });
+}
+
+test('a main-thread server listens on every worker and echoes peer connections intact', async () => {
+  const { workers, peer } = await setup();
+  const accepted = [];
+  const server = workers.net.createServer((socket) => { accepted.push(socket); socket.pipe(socket); });
+  server.listen(8000);
+  await once(server, 'listening');
+  assert.equal(server.address(), { address: '0.0.0.0', family: 'IPv4', port: 8000 });
+  const sizes = [1, 70_000, 3 * 1024 * 1024, 5, 200_000, 1024 * 1024];
+  const results = await Promise.all(sizes.map((n, i) => exchange(peer.net.connect({ host: '10.0.0.1', port: 8000 }), payload(i + 1, n))));
+  results.forEach((got, i) => assert.is(sha(got), sha(payload(i + 1, sizes[i])), `connection ${i} (${sizes[i]} bytes)`));
+  assert.is(accepted.length, sizes.length);
+  for (const s of accepted) {
+    assert.is(s.remoteAddress, '10.0.0.2');
+    assert.is(s.localPort, 8000);
+    assert.ok(s.worker === 0 || s.worker === 1);
+  }
+  assert.ok(new Set(accepted.map((s) => s.worker)).size === 2, 'both workers accepted');
+  const bytes = accepted.reduce((n, s) => n + s.bytesRead, 0);
+  assert.is(bytes, sizes.reduce((a, b) => a + b, 0));
+  await new Promise((resolve) => server.close(resolve));
+  const refused = await new Promise((resolve) => peer.net.connect({ host: '10.0.0.1', port: 8000 }).on('error', resolve));
+  assert.is(refused.code, 'ECONNREFUSED');
+  await workers.close({ timeoutMs: 2000 });
+  await peer.close();
+});
+
+test('main-thread connections through the workers reach the peer intact', async () => {
+  const { workers, peer } = await setup();
+  peer.net.createServer((s) => s.pipe(s)).listen(9);
+  const sockets = Array.from({ length: 4 }, () => workers.net.connect({ host: '10.0.0.2', port: 9 }));
+  await Promise.all(sockets.map((s) => once(s, 'connect')));
+  for (const s of sockets) {
+    assert.is(s.remoteAddress, '10.0.0.2');
+    assert.is(s.remotePort, 9);
+    assert.is(s.localAddress, '10.0.0.1');
+    assert.ok(s.localPort >= 49152);
+    assert.is(s.connecting, false);
+  }
+  assert.equal(sockets.map((s) => s.worker), [0, 1, 0, 1], 'round robin over the workers');
+  const data = sockets.map((_, i) => payload(100 + i, 2 * 1024 * 1024 + i));
+  const got = await Promise.all(sockets.map((s, i) => exchange(s, data[i])));
+  got.forEach((g, i) => assert.is(sha(g), sha(data[i])));
+  assert.is(sockets[0].bytesWritten, data[0].length);
+  const { total } = await workers.counters();
+  assert.is(total['handoff.out'], 0, 'replies came back on the opening worker');
+  await workers.close({ timeoutMs: 2000 });
+  await peer.close();
+});
+
+test('a refused main-thread connection errors with ECONNREFUSED', async () => {
+  const { workers, peer } = await setup();
+  const socket = workers.net.connect(4444, '10.0.0.2');
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  const [error] = await once(socket, 'error');
+  assert.is(error.code, 'ECONNREFUSED');
+  await closed;
+  assert.throws(() => workers.net.connect({ host: '10.0.0.2', port: 0 }), /port must be an integer from 1 to 65535/);
+  assert.throws(() => workers.net.createServer().listen(70000), /port must be an integer from 1 to 65535/);
+  await workers.close({ timeoutMs: 2000 });
+  await peer.close();
+});
+
+test.run();
