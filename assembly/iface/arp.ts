@@ -7,7 +7,10 @@
 //   published to other workers. It holds at most Cfg.ArpEntries entries; inserting into a
 //   full table evicts the entry closest to expiry (the least recently confirmed).
 // - A learned entry lives Cfg.ArpTtlSec seconds from its last confirmation (a request or
-//   reply from that address refreshes it), then is forgotten and resolved again on next use.
+//   reply from that address refreshes it). At expiry an entry nobody sent through is
+//   forgotten (resolved again on next use); one in use is kept and refreshed with unicast
+//   requests to the known MAC, up to `MAX_TRIES` 1 s apart, while traffic keeps flowing (as
+//   Linux's PROBE state), and forgotten only when none is answered.
 // - Resolution sends a broadcast request at once and every `RETRY_US` (1 s) after, at most
 //   `MAX_TRIES` (3) times; then the entry is FAILED, its waiting frames are dropped (counted),
 //   and senders get -EHOSTUNREACH (from `ipv4OutputFinish`, or `ipv4RouteCheck`) during
@@ -28,12 +31,14 @@
 //
 // Entry layout (32 bytes):
 //
-//   0      4     5     6        8        14   16          24            28
-//   +------+-----+-----+--------+--------+----+-----------+-------------+-------------+
-//   | ip   |state|tries|pending | mac    | -  | deadline  | pendingHead | pendingTail |
-//   +------+-----+-----+--------+--------+----+-----------+-------------+-------------+
-//   ip host order; deadline (i64 µs): INCOMPLETE next retry, REACHABLE expiry, FAILED end of
-//   the hold; pending: frames queued; head/tail: pool indices, -1 when empty.
+//   0      4     5     6        8        14   15  16          24            28
+//   +------+-----+-----+--------+--------+----+---+-----------+-------------+-------------+
+//   | ip   |state|tries|pending | mac    |used| - | deadline  | pendingHead | pendingTail |
+//   +------+-----+-----+--------+--------+----+---+-----------+-------------+-------------+
+//   ip host order; tries: requests sent (broadcast while INCOMPLETE, unicast probes while a
+//   REACHABLE entry is refreshed); used: 1 when output went through the entry since its last
+//   confirmation; deadline (i64 µs): INCOMPLETE next retry, REACHABLE expiry (or next probe),
+//   FAILED end of the hold; pending: frames queued; head/tail: pool indices, -1 when empty.
 //
 // Pending buffer: `PENDING_META` bytes of metadata, then a frame of up to TxSlotSize bytes:
 //   0 next (i32)  4 len  8 tx flags  12 tsoMss  16 l2  17 l3  18 l4
@@ -61,6 +66,7 @@ const DELIVER_UPDATE = defineCounter("deliver.arp.update");
 const RX_GRATUITOUS = defineCounter("arp.rx.gratuitous");
 const TX_REQUEST = defineCounter("arp.tx.request");
 const TX_REPLY = defineCounter("arp.tx.reply");
+const TX_PROBE = defineCounter("arp.tx.probe");
 const RESOLVE_FAILED = defineCounter("arp.resolve.failed");
 const EVICTED = defineCounter("arp.table.evicted");
 const TX_DROP_REPLY_RING_FULL = defineCounter("drop.arp_tx.reply_ring_full");
@@ -79,6 +85,7 @@ export namespace ArpState {
 @inline const E_TRIES: u32 = 5;
 @inline const E_PENDING: u32 = 6;
 @inline const E_MAC: u32 = 8;
+@inline const E_USED: u32 = 14;
 @inline const E_DEADLINE: u32 = 16;
 @inline const E_HEAD: u32 = 24;
 @inline const E_TAIL: u32 = 28;
@@ -154,10 +161,15 @@ export function arpInit(): void {
 }
 @inline function pendingAt(i: i32): usize { return pool + <usize>i * poolStride; }
 
+/** Six zero bytes: the unknown target hardware address of a request. */
+const ZERO_MAC = memory.data(8);
+
 /** State of entry `i` (an index from `arpFind`). */
 @inline export function arpState(i: u32): u8 { return load<u8>(entryAt(i), E_STATE); }
 /** Address of entry `i`'s 6-byte MAC (valid when REACHABLE). */
 @inline export function arpMac(i: u32): usize { return entryAt(i) + E_MAC; }
+/** Output is going through REACHABLE entry `i`: at expiry it is refreshed, not forgotten. */
+@inline export function arpNoteUse(i: u32): void { store<u8>(entryAt(i), 1, E_USED); }
 
 /**
  * The one lookup-or-insert function. Returns the index of the entry for `ip`, or -1 when it
@@ -306,24 +318,28 @@ function confirm(i: u32, mac: usize): void {
   macCopy(e + E_MAC, mac);
   store<u8>(e, ArpState.REACHABLE, E_STATE);
   store<u8>(e, 0, E_TRIES);
+  store<u8>(e, 0, E_USED);
   setDeadline(e, now() + <i64>cfg(Cfg.ArpTtlSec) * 1_000_000);
   if (load<i32>(e, E_HEAD) >= 0) flushPending(i);
 }
 
-/** Sends a request for entry `i` if its retry time has come and the TX ring has room. */
+/**
+ * Sends a request for entry `i` if its retry time has come and the TX ring has room:
+ * broadcast while resolving, unicast to the known MAC when refreshing a REACHABLE entry.
+ */
 function sendRequestIfDue(i: u32): void {
   const e = entryAt(i);
   if (load<i64>(e, E_DEADLINE) > now()) return;
   const frame = txReserve();
   if (frame == 0) return;
   const own = ethOwnMac();
-  // The target hardware address is what we ask for: the entry's MAC, still all zeros.
-  const zeroMac = e + E_MAC;
-  macStoreBroadcast(frame + ETH_DST);
+  const refresh = load<u8>(e, E_STATE) == ArpState.REACHABLE;
+  if (refresh) macCopy(frame + ETH_DST, e + E_MAC);
+  else macStoreBroadcast(frame + ETH_DST);
   ethernetEmit(frame, frame + ETH_DST, own, EtherType.ARP);
-  arpEmit(frame + ETH_HEADER_LEN, ArpOp.REQUEST, own, cfg(Cfg.Ipv4Addr), zeroMac, load<u32>(e, E_IP));
+  arpEmit(frame + ETH_HEADER_LEN, ArpOp.REQUEST, own, cfg(Cfg.Ipv4Addr), ZERO_MAC, load<u32>(e, E_IP));
   ethernetCommit(frame, ETH_HEADER_LEN + ARP_PACKET_LEN, 0, 0, 0, 0, 0);
-  bump(TX_REQUEST);
+  bump(refresh ? TX_PROBE : TX_REQUEST);
   store<u8>(e, load<u8>(e, E_TRIES) + 1, E_TRIES);
   setDeadline(e, now() + RETRY_US);
 }
@@ -402,7 +418,10 @@ export function arpPoll(): void {
     if (state == ArpState.FREE || state == ArpState.FAILED) continue;
     if (state == ArpState.REACHABLE) {
       if (load<i32>(e, E_HEAD) >= 0) flushPending(i);
-      if (load<i64>(e, E_DEADLINE) <= t && load<i32>(e, E_HEAD) < 0) store<u8>(e, ArpState.FREE, E_STATE);
+      if (load<i64>(e, E_DEADLINE) <= t && load<i32>(e, E_HEAD) < 0) {
+        if (load<u8>(e, E_USED) != 0 && load<u8>(e, E_TRIES) < MAX_TRIES) sendRequestIfDue(i);
+        else store<u8>(e, ArpState.FREE, E_STATE);
+      }
     } else if (state == ArpState.INCOMPLETE) {
       if (load<i64>(e, E_DEADLINE) > t) {
         if (load<i64>(e, E_DEADLINE) < nextDue) nextDue = load<i64>(e, E_DEADLINE);

@@ -40,7 +40,7 @@ import { ICMP_CSUM, UnreachCode } from "../wire/icmpv4";
 import { allocAligned, txMaxFrame } from "../frame/rings";
 import { ethOwnMac, ethernetCommit, ethRxWasLinkBroadcast } from "./ethernet";
 import {
-  arpFind, arpResolve, arpDrainBeforeSend, arpFailureReported, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState,
+  arpFind, arpResolve, arpDrainBeforeSend, arpFailureReported, arpNoteUse, arpState, arpMac, arpPendingReserve, arpPendingCommit, ArpState,
 } from "./arp";
 import { icmpInput, icmpSendUnreachable } from "./icmpv4";
 import { udpInput } from "../udp/input";
@@ -133,6 +133,7 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   if (nextHop == 0) return fail(-Errno.ENETUNREACH);
   const entry = <u32>arpFind(nextHop, true);
   const state = arpState(entry);
+  if (state == ArpState.REACHABLE) arpNoteUse(entry);
   if (state == ArpState.REACHABLE && !arpDrainBeforeSend(entry)) return toSlotWithMac(arpMac(entry), false, dst);
   if (state == ArpState.FAILED) {
     arpFailureReported(entry);
