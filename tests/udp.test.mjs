@@ -167,6 +167,12 @@ test('sendTo: the frame, auto-bind to an ephemeral port, EINVAL, EMSGSIZE, EACCE
   assert.is(n, 7, '4096 / (24 + 500)');
   assert.is(poll(s, 4).length, 7);
   assert.is(udpSend(s, h, A_IP, 1, new Uint8Array(500)), 500);
+  // A datagram the send queue could never hold is EMSGSIZE, not an endless EAGAIN.
+  const small = makeStack({ udpRecvBuffer: 1024 });
+  const hs = small.exports.udpOpen();
+  assert.is(udpSend(small, hs, A_IP, 1, new Uint8Array(1000)), 1000);
+  assert.is(udpSend(small, hs, A_IP, 1, new Uint8Array(1000)), E.EAGAIN);
+  assert.is(udpSend(small, hs, A_IP, 1, new Uint8Array(1001)), E.EMSGSIZE);
 });
 
 test('two stacks exchange datagrams both ways (ARP on the way)', () => {

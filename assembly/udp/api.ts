@@ -14,7 +14,7 @@
 //       ephemeral port (49152-65535).
 //   udpSendTo(handle, port, len): len | -EBADF | -EINVAL (port 0, any address)
 //       | -EAFNOSUPPORT | -EACCES (broadcast without SO_BROADCAST) | -EMSGSIZE (no
-//       fragmentation: len <= MTU - 28) | -ENETUNREACH | -EHOSTUNREACH (ARP failed for the
+//       fragmentation: len <= MTU - 28; nor more than the send queue, udpRecvBuffer, holds) | -ENETUNREACH | -EHOSTUNREACH (ARP failed for the
 //       next hop) | -EADDRINUSE (no ephemeral port left) | -EAGAIN (send queue full: retry
 //       after the next poll)
 //       destination read from udpAddrPtr(), data from udpBufferPtr(); an unbound socket is
@@ -45,7 +45,7 @@ import {
 import {
   UdpState, UdpSockFlag, udpSocketsInit, udpSocketCount, udpSocketAlloc, udpSocketFree, udpState,
   udpLocalPortOf, udpFlagsOf, udpSetFlags, udpBindingInUse, udpSetBinding, udpWildcard,
-  udpQueuedCount, udpSendQueue, udpEnqueue, udpPeek, udpDequeue, udpRecordLen, udpRecordPort, udpRecordAddr, udpRecordData,
+  udpQueuedCount, udpSendQueue, udpEnqueue, udpQueueCanHold, udpPeek, udpDequeue, udpRecordLen, udpRecordPort, udpRecordAddr, udpRecordData,
 } from "./socket";
 
 const TX_QUEUED = defineCounter("udp.tx.queued");
@@ -149,7 +149,9 @@ export function udpSendTo(handle: i32, port: u32, len: u32): i32 {
     if (r < 0) return r;
   }
   const ports = (<u32>udpLocalPortOf(<u32>i) << 16) | port;
-  if (!udpEnqueue(udpSendQueue(), exchangeData, len, exchangeAddr, ports)) return -Errno.EAGAIN;
+  if (!udpEnqueue(udpSendQueue(), exchangeData, len, exchangeAddr, ports)) {
+    return udpQueueCanHold(len) ? -Errno.EAGAIN : -Errno.EMSGSIZE;
+  }
   bump(TX_QUEUED);
   return <i32>len;
 }

@@ -148,6 +148,9 @@ export function udpLookup(dst: usize, port: u16): i32 {
 
 @inline function recordSize(len: u32): u32 { return RECORD_HEADER + ((len + 3) & ~3); }
 
+/** True when a datagram of `len` bytes fits an empty queue (Cfg.UdpRecvBuffer bytes). */
+export function udpQueueCanHold(len: u32): bool { return recordSize(len) <= queueCap; }
+
 /**
  * Appends a datagram of `len` bytes at `data` with its peer `srcAddr` (16 bytes) and port word
  * `srcPort` to queue `i`. Returns false, changing nothing, when it does not fit.
