@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, State, InfoFlag, openPassive } from './helpers/tcp-stack.mjs';
+import { ipv4, tcp } from './helpers/frames.mjs';
 
 const T0 = 1_000_000;
 
@@ -79,6 +80,26 @@ test('a pending delayed ACK waits for the reader to drain, then carries the open
   assert.is(s.poll().length, 0);
   assert.is(s.x.tcpReadConsume(c.h, 6), 0);
   assert.equal(s.poll().map((f) => [f.tcp.flags, f.tcp.ack, f.tcp.win]), [['A', c.rcv + 10, 262144 >> 3]]);
+});
+
+test('sender SWS avoidance (RFC 1122 4.2.3.4): a window under one MSS is used once it is half the largest offered', () => {
+  const s = new TestStack();
+  const c = openPassive(s, { win: 1000 });
+  s.write(c.h, new Uint8Array(3000));
+  // MSS 1460 but the peer never offered more than 1000: 1000 bytes are worth sending.
+  assert.equal(s.poll().map((f) => [f.tcp.seq - c.snd, f.tcp.payload.length]), [[0, 1000]]);
+  // The right edge moves to 1200: 200 usable bytes are less than half of 1000: held back.
+  assert.is(c.send({ flags: 'A', ack: c.snd + 900, win: 300 }).length, 0);
+  assert.equal(c.send({ flags: 'A', ack: c.snd + 1000, win: 1000 }).map((f) => f.tcp.payload.length), [1000]);
+});
+
+test('a reset for a closed port finds the TX ring full: dropped and counted', () => {
+  const s = new TestStack({ config: { txSlots: 1 } });
+  s.learnPeer('10.0.0.2', '02:00:00:00:00:02');
+  const frames = [1, 2].map((i) => ipv4(tcp({ sport: 40000 + i, dport: 81, flags: 'S', seq: i })));
+  const out = s.input(frames);
+  assert.is(out.length, 1);
+  assert.is(s.counter('drop.tcp.rst_no_tx_buffer'), 1);
 });
 
 test.run();
