@@ -8,6 +8,10 @@
 // [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 5.2). Out-of-window data is answered with an ACK
 // and dropped; accepted data lands in the receive ring in place (out-of-order too).
 // Nothing allocates.
+//
+// Not implemented: the urgent pointer (RFC 9293 3.10.7.4 "sixth") is not reported to the
+// host; urgent bytes stay in the byte stream, as Linux delivers them with SO_OOBINLINE (Node's
+// sockets have no out-of-band data). We never send URG.
 
 import { defineCounter, bump } from "../abi/counters";
 import { now, NEVER } from "../util/time";
