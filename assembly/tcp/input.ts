@@ -2,8 +2,8 @@
 // "SEGMENT ARRIVES" rules of RFC 9293 3.10.7, in their order.
 //
 // Guarantees: the header length is checked once, then fields are read without checks; a
-// malformed segment (truncated, bad data offset, bad options, port 0) is dropped with a named counter and never traps. A segment for no connection gets the reset of
-// RFC 9293 3.10.7.1. In synchronized states RSTs and SYNs are accepted only per RFC 5961
+// malformed segment (truncated, bad data offset, bad options, port 0) is dropped with a named
+// counter and never traps. A segment for no connection gets the reset of RFC 9293 3.10.7.1. In synchronized states RSTs and SYNs are accepted only per RFC 5961
 // (exact sequence number, else a rate-limited challenge ACK) and ACKs only within
 // [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 5.2). Out-of-window data is answered with an ACK
 // and dropped; accepted data lands in the receive ring in place (out-of-order too).
