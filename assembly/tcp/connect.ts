@@ -17,7 +17,7 @@ import { rttInit } from "./rtt";
 import { ccInit, CcAlgo } from "./cc/hooks";
 import { ipv4LocalAddr } from "../iface/ipv4";
 import {
-  TcpOptions, HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP, HAS_SACK_PERM,
+  TcpOptions, HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP,
 } from "../wire/tcp";
 import { isnFor } from "./isn";
 import { portsAcquire, portsRetain, portsRelease } from "./ports";
@@ -126,7 +126,6 @@ export function applySynOptions(t: Tcb, o: TcpOptions): void {
   } else {
     t.flags &= ~TF.TIMESTAMPS;
   }
-  if ((o.present & HAS_SACK_PERM) != 0) t.flags |= TF.PEER_SACK_OK;
 }
 
 /** Starts congestion control once the send MSS is final (at the end of the handshake). */

@@ -60,8 +60,6 @@ export namespace TF {
   export const HASHED: u32 = 1 << 19;
   /** Send an RST at the next output and then close (tcpAbort while the TX ring was full). */
   export const RST_PENDING: u32 = 1 << 20;
-  /** The peer advertised the SACK-permitted option (kept for the SACK issue; not used yet). */
-  export const PEER_SACK_OK: u32 = 1 << 21;
   /** Retransmit the first unacknowledged segment at the next output (fast retransmit, partial ACK). */
   export const REXMT_FIRST: u32 = 1 << 22;
   /** The peer's FIN arrived beyond a hole: it takes effect when rcvNxt reaches `rcvFinSeq`. */
