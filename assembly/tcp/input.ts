@@ -262,7 +262,9 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
     }
   }
   const hasTs = (inOpts.present & HAS_TIMESTAMP) != 0;
-  // RFC 7323 5.3 PAWS: an older timestamp than TS.Recent marks an old duplicate.
+  // RFC 7323 5.3 PAWS: an older timestamp than TS.Recent marks an old duplicate. A segment
+  // without the option although it was negotiated is accepted (as Linux; RFC 7323 3.2 says
+  // SHOULD drop).
   if ((t.flags & TF.TIMESTAMPS) != 0 && hasTs && (flags & TCP_RST) == 0 &&
       seqLt(inOpts.tsVal, t.tsRecent) && now() - t.tsRecentAtUs <= PAWS_IDLE_US &&
       !disorderedAck(t, seg, seq, flags, dataLen)) {
