@@ -25,7 +25,7 @@ export { notifyListPtr, notifyListLen, notifyClear } from "./abi/notify";
 export { rxDescBase, txDescBase, rxSlotCount, txSlotCount, rxSlotBytes, txSlotBytes } from "./frame/rings";
 export { extbufReserve, extbufBase, extbufBytes } from "./frame/extbuf";
 export {
-  udpOpen, udpBind, udpSendTo, udpRecvFrom, udpPending, udpLocalPort, udpSetBroadcast, udpClose,
+  udpOpen, udpBind, udpSendTo, udpRecvFrom, udpPending, udpLocalPort, udpSetBroadcast, udpTakeError, udpClose,
   udpAddrPtr, udpBufferPtr, udpBufferSize,
 } from "./udp/api";
 export {

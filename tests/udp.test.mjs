@@ -175,6 +175,41 @@ test('sendTo: the frame, auto-bind to an ephemeral port, EINVAL, EMSGSIZE, EACCE
   assert.is(udpSend(small, hs, A_IP, 1, new Uint8Array(1001)), E.EMSGSIZE);
 });
 
+test('ICMP errors about our datagrams reach their socket as Linux errno values (RFC 1122 4.1.3.3)', () => {
+  const s = makeStack();
+  feed(s, [fixture('arp-ping')[0]]);
+  const h = udpOpenBound(s, 40001);
+  assert.is(udpSend(s, h, A_IP, 9998, Buffer.from('anyone?')), 7);
+  const [sent] = poll(s, 1);
+  const quote = sent.bytes.subarray(14, 14 + 20 + 8 + 7);
+  const icmpError = (type, code, q = quote) => {
+    const m = [type, code, 0, 0, 0, 0, 0, 0, ...q];
+    const c = refChecksum(Uint8Array.from(m));
+    m[2] = c >>> 8; m[3] = c & 255;
+    return ethernet(B_MAC, A_MAC, 0x0800, ipv4(A_IP, B_IP, 1, m));
+  };
+  takeNotified(s);
+  const before = counters(s);
+  feed(s, [icmpError(3, 3)], 2);
+  assert.equal(takeNotified(s), [h]);
+  assert.is(s.exports.udpTakeError(h), -111, 'port unreachable: ECONNREFUSED');
+  assert.is(s.exports.udpTakeError(h), 0, 'taken once');
+  const errnos = [[3, 0, -101], [3, 1, -113], [3, 4, -90], [3, 13, -113], [11, 0, -113], [12, 0, -71]].map(([t, c, want]) => {
+    feed(s, [icmpError(t, c)], 3);
+    return [s.exports.udpTakeError(h), want];
+  });
+  for (const [got, want] of errnos) assert.is(got, want);
+  // Source quench is ignored (RFC 6633); a quote for a port nobody has is only counted; a
+  // quote too short to hold the UDP ports is not UDP's.
+  feed(s, [icmpError(4, 0), icmpError(3, 3, Uint8Array.from([...quote.subarray(0, 20), 0x99, 0x99, ...quote.subarray(22)])),
+    icmpError(3, 3, quote.subarray(0, 24))], 4);
+  assert.is(s.exports.udpTakeError(h), 0);
+  assert.equal(delta(s, before), {
+    'eth.rx.frames': 10, 'deliver.icmp.error': 10, 'udp.rx.icmp_error': 7, 'udp.rx.icmp_error_unmatched': 1,
+  });
+  assert.is(s.exports.udpTakeError(12345), -9);
+});
+
 test('two stacks exchange datagrams both ways (ARP on the way)', () => {
   const a = makeStack({ macLo: 0x00000a01, ipv4Addr: A_IP });
   const b = makeStack();

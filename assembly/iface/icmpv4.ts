@@ -12,7 +12,8 @@
 //   many following bytes as keep the error within 576 bytes (as Linux; RFC 1812 4.3.2.3).
 // - Errors are rate-limited by a token bucket refilled at Cfg.IcmpErrorsPerSec per second
 //   (burst: one second's worth), on the host-given clock; 0 disables errors.
-// - ICMP errors received are counted, not yet handed to TCP/UDP.
+// - ICMP errors received are handed to UDP (udp/errors.ts) when they quote one of our
+//   datagrams; TCP does not take them yet (it learns of failures by timeouts).
 // - Echo requests the host asks for (`icmpEchoSend`, a ping tool) wait in a 16-entry queue
 //   and leave in the next burst; the last echo reply received is kept for the host to read.
 
@@ -27,6 +28,7 @@ import { IpProto, IPV4_HEADER_LEN, IP_VER_IHL, IP_FLAGS_FRAG, IP_PROTO, IP_SRC, 
 import { checksumUpdate16 } from "../wire/checksum";
 import { ipv4IsMulticast, ipv4IsValidSource } from "../wire/addr";
 import { ethRxWasLinkBroadcast } from "./ethernet";
+import { udpIcmpError } from "../udp/errors";
 import {
   ipv4OutputBegin, ipv4OutputFinish, ipv4OutputSetTos, ipv4OutputRingFull, ipv4IsBroadcast, ipv4MaxPayload, ipv4RouteCheck,
 } from "./ipv4";
@@ -98,6 +100,8 @@ export function icmpInput(src: u32, dst: u32, msg: usize, len: u32, ip: usize, t
     lastReplyDataLen = icmpv4Repr.dataLen;
   } else if (icmpIsError(type)) {
     bump(DELIVER_ERROR);
+    // RFC 1122 3.2.2: the error goes to the transport of the datagram it quotes.
+    udpIcmpError(type, icmpv4Repr.code, msg + ICMP_HEADER_LEN, icmpv4Repr.dataLen);
   } else {
     bump(DROP_UNHANDLED_TYPE);
   }

@@ -27,6 +27,10 @@
 //   udpPending(handle): datagrams queued | -EBADF
 //   udpLocalPort(handle): port | -EBADF (0 when not bound)
 //   udpSetBroadcast(handle, on): 0 | -EBADF
+//   udpTakeError(handle): 0 | -errno | -EBADF
+//       the last ICMP error about a datagram this socket sent (port unreachable gives
+//       -ECONNREFUSED, as Linux), then cleared; the socket was put on the notify list when it
+//       arrived. Node reports it on connected sockets; udp/errors.ts has the mapping.
 //   udpClose(handle): 0 | -EBADF (queued datagrams are discarded)
 
 import { HandleKind, makeHandle, handleKind, handleIndex } from "../abi/notify";
@@ -45,7 +49,7 @@ import {
 import {
   UdpState, UdpSockFlag, udpSocketsInit, udpSocketCount, udpSocketAlloc, udpSocketFree, udpState,
   udpLocalPortOf, udpFlagsOf, udpSetFlags, udpBindingInUse, udpSetBinding, udpWildcard,
-  udpQueuedCount, udpSendQueue, udpEnqueue, udpQueueCanHold, udpPeek, udpDequeue, udpRecordLen, udpRecordPort, udpRecordAddr, udpRecordData,
+  udpQueuedCount, udpTakeErrorOf, udpSendQueue, udpEnqueue, udpQueueCanHold, udpPeek, udpDequeue, udpRecordLen, udpRecordPort, udpRecordAddr, udpRecordData,
 } from "./socket";
 
 const TX_QUEUED = defineCounter("udp.tx.queued");
@@ -216,6 +220,12 @@ export function udpSetBroadcast(handle: i32, on: i32): i32 {
   const flags = udpFlagsOf(<u32>i);
   udpSetFlags(<u32>i, on != 0 ? flags | UdpSockFlag.BROADCAST : flags & ~UdpSockFlag.BROADCAST);
   return 0;
+}
+
+export function udpTakeError(handle: i32): i32 {
+  const i = indexOf(handle);
+  if (i < 0) return -Errno.EBADF;
+  return -<i32>udpTakeErrorOf(<u32>i);
 }
 
 export function udpClose(handle: i32): i32 {

@@ -11,11 +11,12 @@
 //
 // Socket record (64 bytes):
 //
-//   0      4       8      12     16      20      24        28      32                 48
-//   +------+-------+------+------+-------+-------+---------+-------+------------------+----+
-//   |state | port  | head | tail | count | used  | flags   | queue | local address    | -  |
-//   +------+-------+------+------+-------+-------+---------+-------+------------------+----+
-//   head/tail: byte offsets in the queue; count: datagrams queued; used: bytes held.
+//   0      4       8      12     16      20      24        28      32                 48      52
+//   +------+-------+------+------+-------+-------+---------+-------+------------------+-------+----+
+//   |state | port  | head | tail | count | used  | flags   | queue | local address    | error | -  |
+//   +------+-------+------+------+-------+-------+---------+-------+------------------+-------+----+
+//   head/tail: byte offsets in the queue; count: datagrams queued; used: bytes held;
+//   error: the last ICMP error about a datagram the socket sent, as a positive errno, 0 if none.
 //
 // Queue record: 24-byte header, then the data padded to 4 bytes; a length of WRAP at the
 // tail (or fewer than 4 bytes left) means "continue at offset 0".
@@ -49,6 +50,7 @@ export namespace UdpSockFlag {
 @inline const S_FLAGS: u32 = 24;
 @inline const S_QUEUE: u32 = 28;
 @inline const S_ADDR: u32 = 32;
+@inline const S_ERROR: u32 = 48;
 const SOCKET_SIZE: u32 = 64;
 
 @inline const R_LEN: u32 = 0;
@@ -94,6 +96,7 @@ export function udpSocketAlloc(): i32 {
       store<u32>(s, UdpState.OPEN, S_STATE);
       store<u32>(s, 0, S_PORT);
       store<u32>(s, 0, S_FLAGS);
+      store<u32>(s, 0, S_ERROR);
       ipAddrSetV4(s + S_ADDR, 0);
       queueReset(s);
       return <i32>i;
@@ -126,6 +129,17 @@ export function udpBindingInUse(addr: usize, port: u16, self: u32): bool {
     if (ipAddrEquals(other, anyAddr) || ipAddrEquals(addr, anyAddr) || ipAddrEquals(other, addr)) return true;
   }
   return false;
+}
+
+/** Records `errno` (positive) as socket `i`'s pending error, replacing an older one. */
+export function udpSetError(i: u32, errno: u32): void { store<u32>(socketAt(i), errno, S_ERROR); }
+
+/** Takes socket `i`'s pending error (positive errno, 0 if none) and clears it. */
+export function udpTakeErrorOf(i: u32): u32 {
+  const s = socketAt(i);
+  const e = load<u32>(s, S_ERROR);
+  store<u32>(s, 0, S_ERROR);
+  return e;
 }
 
 /** Binds socket `i` to `addr` (16 bytes, copied) and `port`. */
