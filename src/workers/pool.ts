@@ -15,8 +15,9 @@
 //   stopped and it rejects with `code` ERR_WASM_TCPIP_WORKER and `worker` (the index).
 // - Afterwards, a worker's uncaught exception or unexpected exit is emitted as 'error' on the
 //   handle (same code, `worker` set) and pending requests to that worker reject: nothing hangs.
-// - `close({ timeoutMs })` drains every worker's stack (Stack.close semantics) and resolves
-//   with the summed `{ drained, reset }` and the per-worker results once the threads exited.
+// - `close({ timeoutMs })` drains every worker's stack (Stack.close semantics), then releases
+//   the queues (none while another worker still polls its own), and resolves with the summed
+//   `{ drained, reset }` and the per-worker results once the threads exited.
 // - `counters()` gives the sum over workers and each worker's own.
 
 import { EventEmitter } from 'node:events';
@@ -30,7 +31,8 @@ import { formatMac, parseIpv4 } from '../net/ipv4.js';
 import { FrameRing, type FrameRingDescription } from './frame-ring.js';
 import { SharedNeighbourTable } from './neighbours.js';
 import { BridgeHub, type BridgeHost, type BridgeServer, type BridgeSocket } from './bridge.js';
-import type { FromWorker, ToWorker, WorkerBoot } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerBoot, WorkerEndpoint } from './protocol.js';
+import { RssSteering } from '../rss/toeplitz.js';
 import type { CloseResult } from '../stack/stack.js';
 
 export interface WorkerPoolOptions {
@@ -38,12 +40,32 @@ export interface WorkerPoolOptions {
   workers: number;
   /** The application module run in every worker: a path (from the current directory) or a file: URL. */
   app: string | URL;
-  /** A multi-queue link with exactly `workers` queues (`SharedMemoryLink.pair({ queues })[0]`). */
-  link: SharedMemoryPort;
+  /**
+   * One queue per worker: a multi-queue memory link (`SharedMemoryLink.pair({ queues })[0]`),
+   * or a DPDK port already configured with `workers` queues (`{ dpdk: { port } }`, see
+   * `DpdkQueuesSpec`).
+   */
+  link: SharedMemoryPort | DpdkQueuesSpec;
   /** The stack's IPv4 address with its prefix ('10.0.0.1/24'). */
   address: string;
   /** Any other `createStack` option (tcp, arp, udp, rings, mtu, gateway, mac, seed, debug, poll); the clock is real. */
   [option: string]: unknown;
+}
+
+/**
+ * A DPDK port whose queues the workers serve, one each. Start EAL and configure the port on
+ * the main thread first (`openPort(device, { queues: N })` from src/dpdk): the port's RSS key
+ * and redirection table are read from it (software ones when the port has no RSS, as net_tap).
+ */
+export interface DpdkQueuesSpec {
+  dpdk: {
+    /** Port id or name. */
+    port: number | string;
+    /** Zero-copy receive where the port allows it (default true). */
+    zeroCopy?: boolean;
+    /** Mbufs per queue's pool (default: the driver's plan). */
+    mbufs?: number;
+  };
 }
 
 export interface WorkerInfo {
@@ -182,6 +204,8 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
       const results = await Promise.all(this.threads.map((_, w) =>
         this.request(w, { type: 'close', id: this.nextId(), timeoutMs }).catch((e) => { throw e; }))) as CloseResult[];
       this.hub.close();
+      // Every worker stopped polling: now the queues (and a DPDK port) may go.
+      await Promise.all(this.threads.map((_, w) => this.request(w, { type: 'release', id: this.nextId() })));
       await Promise.all(this.threads.map((t, w) => this.exited[w] ? undefined : new Promise<void>((resolve) => {
         const timer = setTimeout(() => { void t.terminate(); }, EXIT_GRACE_MS);
         t.once('exit', () => { clearTimeout(timer); resolve(); });
@@ -240,12 +264,7 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
   if (app instanceof URL) appUrl = app.href;
   else if (typeof app === 'string' && app !== '') appUrl = app.startsWith('file:') ? app : pathToFileURL(resolvePath(app)).href;
   else throw new TypeError(`options.app must be the application module run in every worker: a path like './app.mjs' or a file: URL, got ${typeof app}`);
-  if (!(link instanceof SharedMemoryPort)) {
-    throw new TypeError('options.link must be a multi-queue link with one queue per worker, such as SharedMemoryLink.pair({ queues: N })[0]');
-  }
-  if (link.queues !== workers) {
-    throw new RangeError(`options.link has ${link.queues} queues but options.workers is ${workers}: give the link one queue per worker`);
-  }
+  const port = await portOf(link, workers);
   if (options.clock !== undefined && options.clock !== 'real') {
     throw new TypeError("options.clock must be 'real' with workers: each worker runs its own real clock (a virtual clock cannot cross threads)");
   }
@@ -261,21 +280,18 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
 
   const n = workers;
   const neighbours = SharedNeighbourTable.create();
-  const frameBytes = link.mtu + 18;
   const rings: (FrameRingDescription | null)[][] = Array.from({ length: n }, (_, from) =>
-    Array.from({ length: n }, (_, to) => (from === to ? null : FrameRing.create(256, frameBytes).describe())));
-  const bells = Array.from({ length: n }, (_, k) => link.endpoint(k).bell);
+    Array.from({ length: n }, (_, to) => (from === to ? null : FrameRing.create(256, port.mtu + 18).describe())));
   const bridgeMainBell = new SharedArrayBuffer(4);
   const bridgeBells = Array.from({ length: n }, () => new SharedArrayBuffer(4));
-  const rss = link.endpoint(0).rss;
 
   const threads: Worker[] = [];
   for (let k = 0; k < n; k++) {
     const boot: WorkerBoot = {
-      index: k, workers: n, app: appUrl, endpoint: link.endpoint(k), stackOptions,
+      index: k, workers: n, app: appUrl, endpoint: port.endpoint(k), stackOptions,
       queue: {
-        queue: k, queues: n, rssKey: rss.key, rssReta: rss.reta, neighbours: neighbours.buffer,
-        handoffIn: rings.map((row) => row[k]), handoffOut: rings[k], bells,
+        queue: k, queues: n, rssKey: port.rssKey, rssReta: port.rssReta, neighbours: neighbours.buffer,
+        handoffIn: rings.map((row) => row[k]), handoffOut: rings[k], bells: port.bells,
       },
       bridgeMainBell, bridgeWorkerBell: bridgeBells[k],
     };
@@ -297,4 +313,57 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
   }
   const first = (ready[0] as PromiseFulfilledResult<{ address: string; mac: string }>).value;
   return new WorkerStack(threads, first.address, first.mac, seed, bridgeMainBell, bridgeBells);
+}
+
+/** What the pool needs of the port whose queues the workers serve. */
+interface QueuesOfPort {
+  mtu: number;
+  rssKey: Uint8Array;
+  rssReta: Uint8Array;
+  /** Doorbell of each worker (hand-offs and neighbour news ring it). */
+  bells: SharedArrayBuffer[];
+  endpoint(k: number): WorkerEndpoint;
+}
+
+/** Checks the link option against the worker count; DPDK ports are looked up on this thread. */
+async function portOf(link: unknown, workers: number): Promise<QueuesOfPort> {
+  if (link instanceof SharedMemoryPort) {
+    if (link.queues !== workers) {
+      throw new RangeError(`options.link has ${link.queues} queues but options.workers is ${workers}: give the link one queue per worker`);
+    }
+    const rss = link.endpoint(0).rss;
+    return {
+      mtu: link.mtu, rssKey: rss.key, rssReta: rss.reta,
+      bells: Array.from({ length: workers }, (_, k) => link.endpoint(k).bell),
+      endpoint: (k) => link.endpoint(k),
+    };
+  }
+  const spec = (link as DpdkQueuesSpec | null)?.dpdk;
+  if (spec === null || typeof spec !== 'object') {
+    throw new TypeError('options.link must be a multi-queue link with one queue per worker, such as SharedMemoryLink.pair({ queues: N })[0], or { dpdk: { port } } for a configured DPDK port');
+  }
+  const { loadDpdk } = await import('../dpdk/addon.js');
+  const { resolvePortId } = await import('../dpdk/port.js');
+  const portId = resolvePortId(spec.port);
+  const dpdkPort = new (loadDpdk().Port)(portId);
+  const state = dpdkPort.state();
+  if (!state.configured) {
+    throw Object.assign(new Error(`DPDK port ${portId} is not configured: call openPort(device, { queues: ${workers} }) (wasm-tcpip/dist/dpdk) before createStack`), { code: 'ERR_WASM_TCPIP_DPDK_STATE' });
+  }
+  if (state.queues !== workers) {
+    throw Object.assign(new RangeError(`DPDK port ${portId} has ${state.queues} queues but options.workers is ${workers}: configure one queue per worker (openPort(device, { queues: ${workers} }))`), { code: 'ERR_WASM_TCPIP_DPDK_QUEUES' });
+  }
+  const rss = dpdkPort.rss();
+  const portReta = rss.enabled ? rss.reta : [];
+  const retaUsable = portReta.length > 0 && portReta.length <= 512 && (portReta.length & (portReta.length - 1)) === 0 && portReta.every((q) => q < workers);
+  const software = new RssSteering({ queues: workers });
+  return {
+    mtu: state.mtu,
+    // The port's own key and table when it hashes (so port choice and hand-off agree with the
+    // NIC); otherwise the software ones: the hand-off then brings every frame to its owner.
+    rssKey: rss.enabled && rss.key && rss.key.length === 40 ? Uint8Array.from(rss.key) : software.hash.key,
+    rssReta: retaUsable ? Uint8Array.from(portReta) : software.reta,
+    bells: Array.from({ length: workers }, () => new SharedArrayBuffer(4)),
+    endpoint: (k) => ({ kind: 'dpdk', port: portId, queue: k, zeroCopy: spec.zeroCopy, mbufs: spec.mbufs }),
+  };
 }

@@ -18,12 +18,15 @@ export interface WorkerAppContext {
 /** Options of `createStack` a worker's own stack takes (everything but link, clock, workers, app). */
 export type WorkerStackOptions = Record<string, unknown>;
 
+/** The queue a worker serves: one end of a shared-memory link, or a DPDK port's queue. */
+export type WorkerEndpoint = SharedEndpoint | { kind: 'dpdk'; port: number; queue: number; zeroCopy?: boolean; mbufs?: number };
+
 export interface WorkerBoot {
   index: number;
   workers: number;
   /** URL (file:) of the application module. */
   app: string;
-  endpoint: SharedEndpoint;
+  endpoint: WorkerEndpoint;
   stackOptions: WorkerStackOptions;
   queue: QueueSetup;
   /** The bridge: doorbell the main thread watches, and this worker's own. */
@@ -35,6 +38,7 @@ export interface WorkerBoot {
 export type ToWorker =
   | { type: 'counters'; id: number }
   | { type: 'close'; id: number; timeoutMs: number }
+  | { type: 'release'; id: number }
   | { type: 'listen'; id: number; server: number; port: number; host?: string; backlog?: number }
   | { type: 'unlisten'; id: number; server: number }
   | { type: 'connect'; id: number; channel: number; host: string; port: number; toWorker: FrameRingDescription; toMain: FrameRingDescription }

@@ -10,7 +10,7 @@
 //   (src/workers/neighbours.ts) and entries other workers learned are given to the stack
 //   before each burst.
 //
-// Guarantees: frames listed for hand-off are passed on before the RX slots that hold them are
+// Guarantees: `close()` leaves the queue open until `release()` (see there); frames listed for hand-off are passed on before the RX slots that hold them are
 // reused (at the burst's transmit, else at the next receive); a hand-off ring that is full is
 // a counted drop (`handoff.ring_full`), never a silent one; received hand-offs are counted by
 // the stack (`handoff.in`). Nothing allocates per frame.
@@ -132,8 +132,18 @@ export class QueueLink implements Link {
     return this.inner.pendingUs();
   }
 
+  /**
+   * Stops this worker's use of the queue (the stack's driver has stopped by now); the queue
+   * itself is released by `release()`, once every worker of the port stopped, so that no
+   * worker's queue goes (and, on DPDK, the port stops) while another still polls.
+   */
   close(): Promise<void> {
     this.ownBell?.close();
+    return Promise.resolve();
+  }
+
+  /** Releases the inner queue (after every worker's `close`). */
+  release(): Promise<void> {
     return this.inner.close();
   }
 
