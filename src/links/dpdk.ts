@@ -57,6 +57,8 @@ export class DpdkLink implements Link {
   private rings: FrameRings | null = null;
   private memoryBuffer: ArrayBufferLike | null = null;
   private closed = false;
+  /** Set once the port was seen started (checked per burst until then). */
+  private portStarted = false;
   /** Set by `open` when it configured the port: the last link to close then closes the port. */
   private ownsPort = false;
 
@@ -135,6 +137,12 @@ export class DpdkLink implements Link {
   receive(_nowUs: number): number {
     const q = this.queue;
     if (!q || this.closed) return 0;
+    // Until the port starts (its last queue attached, maybe from another worker) there is
+    // nothing to receive, and DPDK's placeholder burst would log a stack dump.
+    if (!this.portStarted) {
+      if (!this.port.isStarted()) return 0;
+      this.portStarted = true;
+    }
     const buffer = this.rings!.instance.exports.memory.buffer;
     if (buffer !== this.memoryBuffer) {
       this.memoryBuffer = buffer;
