@@ -190,6 +190,8 @@ export interface QueueStats {
   txDropTsoUnsupported: number;
   txDropPrepare: number;
   txDropQueueFull: number;
+  /** Frames handed over while the port was stopped (receive then returns 0). */
+  txDropPortStopped: number;
   txSoftwareIpCsum: number;
   txSoftwareL4Csum: number;
   mbufsFree?: number;

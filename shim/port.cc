@@ -113,7 +113,7 @@ void StopPort(uint16_t pid) {
   PortState& s = PortRegistry::Get(pid);
   if (!s.started) return;
   rte_eth_dev_stop(pid);
-  s.started = false;
+  PortRegistry::SetStarted(pid, false);
 }
 
 uint16_t Port::RequirePort(Napi::Env env, const Napi::Value& v) {
@@ -293,7 +293,7 @@ void Port::StartLocked(Napi::Env env) {
   }
   int rc = rte_eth_dev_start(portId_);
   if (rc != 0) ThrowCoded(env, code::kPort, PortName(portId_) + ": start failed (" + DpdkErrorText(rc) + ")", -rc);
-  s.started = true;
+  PortRegistry::SetStarted(portId_, true);
 }
 
 Napi::Value Port::Start(const Napi::CallbackInfo& info) {
@@ -333,6 +333,7 @@ Napi::Value Port::Close(const Napi::CallbackInfo& info) {
   // other device there is no such vdev and this does nothing.
   rte_vdev_uninit(name);
   s = PortState();
+  PortRegistry::SetStarted(portId_, false);
   return info.Env().Undefined();
 }
 

@@ -8,6 +8,7 @@ namespace shim {
 namespace {
 std::mutex gMutex;
 PortState gPorts[RTE_MAX_ETHPORTS];
+std::atomic<bool> gRunning[RTE_MAX_ETHPORTS];
 }  // namespace
 
 std::unique_lock<std::mutex> PortRegistry::Lock() { return std::unique_lock<std::mutex>(gMutex); }
@@ -21,5 +22,12 @@ bool PortRegistry::AllQueuesReady(const PortState& s) {
   }
   return true;
 }
+
+void PortRegistry::SetStarted(uint16_t portId, bool started) {
+  gPorts[portId].started = started;
+  gRunning[portId].store(started, std::memory_order_release);
+}
+
+bool PortRegistry::Running(uint16_t portId) { return gRunning[portId].load(std::memory_order_acquire); }
 
 }  // namespace shim

@@ -7,6 +7,7 @@
 // memory behind a queue's buffers goes away).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -49,6 +50,11 @@ class PortRegistry {
   static PortState& Get(uint16_t portId);
   /** True when every queue pair of a configured port is set up. Caller holds Lock(). */
   static bool AllQueuesReady(const PortState& s);
+  /** Records a start or stop. Caller holds Lock(). */
+  static void SetStarted(uint16_t portId, bool started);
+  /** Whether the port is started, without the lock: the per-burst check of the hot path
+   *  (bursting on a stopped port makes ethdev log a stack dump per call). */
+  static bool Running(uint16_t portId);
 };
 
 }  // namespace shim

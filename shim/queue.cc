@@ -413,7 +413,7 @@ uint32_t Queue::Deliver(struct rte_mbuf* m, uint32_t k) {
 
 Napi::Value Queue::Rx(const Napi::CallbackInfo& info) {
   ReleaseHeld();
-  if (closed_) return Napi::Number::New(info.Env(), 0);
+  if (closed_ || !PortRegistry::Running(port_)) return Napi::Number::New(info.Env(), 0);
   uint32_t k = 0;
   while (k < rxSlots_) {
     uint16_t ask = static_cast<uint16_t>(std::min<uint32_t>(rxSlots_ - k, kRxChunk));
@@ -531,6 +531,11 @@ Napi::Value Queue::Tx(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, 0);
   }
   if (count > txSlots_) count = txSlots_;
+  if (!PortRegistry::Running(port_)) {
+    c_.txDropPortStopped += count;
+    ReleaseHeld();
+    return Napi::Number::New(env, 0);
+  }
   struct rte_mbuf** out = burst_.data();
   bool bulk = rte_pktmbuf_alloc_bulk(pool_, out, count) == 0;
   uint32_t n = 0;
@@ -665,6 +670,7 @@ Napi::Value Queue::Stats(const Napi::CallbackInfo& info) {
   o.Set("txDropTsoUnsupported", static_cast<double>(c_.txDropTsoUnsupported));
   o.Set("txDropPrepare", static_cast<double>(c_.txDropPrepare));
   o.Set("txDropQueueFull", static_cast<double>(c_.txDropQueueFull));
+  o.Set("txDropPortStopped", static_cast<double>(c_.txDropPortStopped));
   o.Set("txSoftwareIpCsum", static_cast<double>(c_.txSoftwareIpCsum));
   o.Set("txSoftwareL4Csum", static_cast<double>(c_.txSoftwareL4Csum));
   if (pool_ != nullptr) o.Set("mbufsFree", rte_mempool_avail_count(pool_));
@@ -684,7 +690,7 @@ void Queue::Shutdown() {
   PortState& s = PortRegistry::Get(port_);
   if (s.started && zeroCopy_ && deviceDma_ && rte_eth_dev_rx_queue_stop(port_, queue_) != 0) {
     rte_eth_dev_stop(port_);
-    s.started = false;
+    PortRegistry::SetStarted(port_, false);
   }
   if (epoll_) {
     rte_eth_dev_rx_intr_ctl_q(port_, queue_, epoll_->fd, RTE_INTR_EVENT_DEL, nullptr);

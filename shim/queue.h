@@ -51,6 +51,7 @@ struct QueueCounters {
   uint64_t txDropTsoUnsupported = 0;
   uint64_t txDropPrepare = 0;
   uint64_t txDropQueueFull = 0;
+  uint64_t txDropPortStopped = 0;
   uint64_t txSoftwareIpCsum = 0;
   uint64_t txSoftwareL4Csum = 0;
 };

@@ -238,6 +238,24 @@ if (dpdk) {
     assert.equal(rxAll(q, s, 1).map((g) => g.bytes), [good]);
   });
 
+  test('a stopped port receives nothing and counts what it was asked to send', () => {
+    const { id, port } = loopback();
+    const s = stackInstance();
+    const q = new dpdk.Queue(id, 0, s.exports.memory.buffer, ringsOf(s));
+    port.start();
+    port.stop();
+    const f = frame(100, 41);
+    putTx(s, [f, f]);
+    assert.is(q.tx(2), 0);
+    assert.is(q.rx(), 0);
+    assert.is(q.stats().txDropPortStopped, 2);
+    port.start();
+    assert.is(q.tx(2), 2);
+    assert.equal(rxAll(q, s, 2).map((g) => g.bytes), [f, f]);
+    q.close();
+    port.close();
+  });
+
   test('checksums the port cannot offload are computed in software, byte-exact with Linux', () => {
     const { id, port, configured } = loopback();
     assert.is(configured.offloads, 0, 'net_ring offloads nothing');
@@ -323,7 +341,7 @@ if (dpdk) {
       while (q.rx() > 0);
     }
     const st = q.stats();
-    const dropped = st.txDropBadDescriptor + st.txDropNoMbuf + st.txDropBadOffload + st.txDropTsoUnsupported + st.txDropPrepare + st.txDropQueueFull;
+    const dropped = st.txDropBadDescriptor + st.txDropNoMbuf + st.txDropBadOffload + st.txDropTsoUnsupported + st.txDropPrepare + st.txDropQueueFull + st.txDropPortStopped;
     assert.is(st.txFrames, sent);
     assert.is(sent + dropped, asked, 'every frame is sent or counted once');
     assert.ok(sent > 0 && st.txDropBadDescriptor > 0 && st.txDropBadOffload > 0, JSON.stringify(st));
