@@ -205,6 +205,9 @@ test('worker options are validated before any thread starts', async () => {
   await rejects(createStack({ workers: 2, link: port, address: '10.0.0.1/24' }), /options.app must be the application module/);
   await rejects(createStack({ workers: 2, app: ECHO_APP, link: {}, address: '10.0.0.1/24' }), /options.link must be a multi-queue link/);
   await rejects(createStack({ workers: 2, app: ECHO_APP, link: port, address: '10.0.0.1/24', clock: {} }), /'real' with workers/);
+  const bad = await rejects(createStack({ workers: 2, app: ECHO_APP, link: port, address: '10.0.0.1/24', tcp: { sendBufer: 1 } }), /options.tcp.sendBufer is not an option/);
+  assert.instance(bad, TypeError);
+  await rejects(createStack({ workers: 2, app: ECHO_APP, link: port, address: '10.0.0.1' }), /options.address must be an IPv4 address with a prefix/);
 });
 
 test.run();

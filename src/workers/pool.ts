@@ -26,7 +26,7 @@ import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
 import { SharedMemoryPort } from '../links/shared-memory.js';
-import { derivedMac } from '../stack/options.js';
+import { derivedMac, resolveOptions } from '../stack/options.js';
 import { formatMac, parseIpv4 } from '../net/ipv4.js';
 import { FrameRing, type FrameRingDescription } from './frame-ring.js';
 import { SharedNeighbourTable } from './neighbours.js';
@@ -34,8 +34,10 @@ import { BridgeHub, type BridgeHost, type BridgeServer, type BridgeSocket } from
 import type { FromWorker, ToWorker, WorkerBoot, WorkerEndpoint } from './protocol.js';
 import { RssSteering } from '../rss/toeplitz.js';
 import type { CloseResult } from '../stack/stack.js';
+import type { StackOptions } from '../stack/options.js';
+import type { Link } from '../links/link.js';
 
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions extends Omit<StackOptions, 'link' | 'clock'> {
   /** Worker threads, one per queue of the link (1..64). */
   workers: number;
   /** The application module run in every worker: a path (from the current directory) or a file: URL. */
@@ -46,10 +48,8 @@ export interface WorkerPoolOptions {
    * `DpdkQueuesSpec`).
    */
   link: SharedMemoryPort | DpdkQueuesSpec;
-  /** The stack's IPv4 address with its prefix ('10.0.0.1/24'). */
-  address: string;
-  /** Any other `createStack` option (tcp, arp, udp, rings, mtu, gateway, mac, seed, debug, poll); the clock is real. */
-  [option: string]: unknown;
+  /** Workers run on real time only (each its own clock; a virtual clock cannot cross threads). */
+  clock?: 'real';
 }
 
 /**
@@ -256,7 +256,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
 
 /** Validates the worker options and starts the workers; resolves when every one is ready. */
 export async function createWorkerStack(options: WorkerPoolOptions): Promise<WorkerStack> {
-  const { workers, app, link } = options;
+  const { workers, app, link } = options as WorkerPoolOptions & Record<string, unknown>;
   if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new RangeError(`options.workers must be an integer from 1 to 64, got ${String(workers)}`);
   }
@@ -269,6 +269,7 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
     throw new TypeError("options.clock must be 'real' with workers: each worker runs its own real clock (a virtual clock cannot cross threads)");
   }
   const stackOptions: Record<string, unknown> = {};
+  // Everything else is a createStack option of each worker's own stack, validated there.
   for (const [k, v] of Object.entries(options)) if (!HANDLED.has(k)) stackOptions[k] = v;
   const seed = typeof options.seed === 'number' ? options.seed : randomInt(0, 2 ** 48 - 1);
   stackOptions.seed = seed;
@@ -277,6 +278,10 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
     const ip = m ? parseIpv4(m[1]) : null;
     if (ip !== null) stackOptions.mac = formatMac(derivedMac(seed, ip));
   }
+
+  // The workers' own options are checked here first, so a bad one throws before any thread
+  // starts (each worker checks them again against its real queue).
+  resolveOptions({ ...stackOptions, link: optionsCheckLink(port.mtu) });
 
   const n = workers;
   const neighbours = SharedNeighbourTable.create();
@@ -366,4 +371,10 @@ async function portOf(link: unknown, workers: number): Promise<QueuesOfPort> {
     bells: Array.from({ length: workers }, () => new SharedArrayBuffer(4)),
     endpoint: (k) => ({ kind: 'dpdk', port: portId, queue: k, zeroCopy: spec.zeroCopy, mbufs: spec.mbufs }),
   };
+}
+
+/** A link that only has the shape `resolveOptions` checks (never attached). */
+function optionsCheckLink(mtu: number): Link {
+  const unused = (): never => { throw new Error('wasm-tcpip: internal: the options check link is not a real link'); };
+  return { kind: 'check', mtu, offloads: 0, polled: false, attach: unused, receive: unused, transmit: unused, pendingUs: unused, close: unused };
 }
