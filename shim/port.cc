@@ -267,7 +267,6 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   s.rssKey = rss ? key : std::vector<uint8_t>();
   s.rxInterrupts = rxInterrupts;
   s.queueReady.assign(queues, false);
-  s.queueZeroCopy.assign(queues, false);
   lock.unlock();
 
   Napi::Object out = Napi::Object::New(env);

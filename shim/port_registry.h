@@ -39,8 +39,6 @@ struct PortState {
   uint32_t offloads = 0;
   /** Per queue pair: set up (rte_eth_rx/tx_queue_setup done with a live pool). */
   std::vector<bool> queueReady;
-  /** Per queue pair: its mbuf data buffers live in a WebAssembly memory (zero-copy). */
-  std::vector<bool> queueZeroCopy;
 };
 
 class PortRegistry {

@@ -209,12 +209,10 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info) {
   int rc = rte_eth_rx_queue_setup(port_, queue_, s.rxDescs, socket, &rxconf, pool_);
   if (rc == 0) rc = rte_eth_tx_queue_setup(port_, queue_, s.txDescs, socket, &txconf);
   if (rc != 0) {
-    rte_mempool_free(pool_);
-    pool_ = nullptr;
+    FreePool();
     ThrowCoded(env, code::kPort, "queue " + std::to_string(queue_) + " setup failed (" + DpdkErrorText(rc) + "): check rxDescs/txDescs against the port's limits", -rc);
   }
   s.queueReady[queue_] = true;
-  s.queueZeroCopy[queue_] = zeroCopy_;
   lock.unlock();
 
   held_.resize(rxSlots_);
@@ -697,19 +695,23 @@ void Queue::Shutdown() {
     epoll_.reset();  // closed once no wait holds it any more
   }
   ReleaseHeld();
-  if (pool_ != nullptr && rte_mempool_full(pool_)) {
-    rte_mempool_free(pool_);
-    if (zeroCopy_) {
-      if (dmaMapped_) {
-        struct rte_eth_dev_info dev;
-        rte_iova_t iova = rte_eal_iova_mode() == RTE_IOVA_VA ? reinterpret_cast<rte_iova_t>(zcBegin_) : RTE_BAD_IOVA;
-        if (rte_eth_dev_info_get(port_, &dev) == 0) rte_dev_dma_unmap(dev.device, zcBegin_, iova, zcEnd_ - zcBegin_);
-      }
-      rte_extmem_unregister(zcBegin_, zcEnd_ - zcBegin_);
-    }
-  }
+  if (pool_ != nullptr && rte_mempool_full(pool_)) FreePool();
   pool_ = nullptr;
   if (queue_ < s.queueReady.size()) s.queueReady[queue_] = false;
+}
+
+// Frees the pool and gives the zero-copy region back (DMA mapping, external memory).
+void Queue::FreePool() {
+  rte_mempool_free(pool_);
+  pool_ = nullptr;
+  if (!zeroCopy_) return;
+  if (dmaMapped_) {
+    struct rte_eth_dev_info dev;
+    rte_iova_t iova = rte_eal_iova_mode() == RTE_IOVA_VA ? reinterpret_cast<rte_iova_t>(zcBegin_) : RTE_BAD_IOVA;
+    if (rte_eth_dev_info_get(port_, &dev) == 0) rte_dev_dma_unmap(dev.device, zcBegin_, iova, zcEnd_ - zcBegin_);
+    dmaMapped_ = false;
+  }
+  rte_extmem_unregister(zcBegin_, zcEnd_ - zcBegin_);
 }
 
 Napi::Value Queue::Close(const Napi::CallbackInfo& info) {

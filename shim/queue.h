@@ -83,6 +83,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
   uint32_t ElementOf(const struct rte_mbuf* m) const;
   struct rte_mbuf* TakeHeldInPlace(uint8_t* frame, uint32_t len);
   void Shutdown();
+  void FreePool();
   static void CleanupHook(void* arg);
 
   uint16_t port_ = 0;
