@@ -5,8 +5,9 @@
 // Guarantees: bytes keep their order and none is lost: what the stack socket delivers is
 // queued until the ring to the main thread has room (the socket is paused meanwhile, so the
 // stack's receive window closes instead of memory growing); bytes from the main thread are
-// written to the socket until it asks to wait ('drain'). An end from either side is passed on
-// only after every byte before it, and 'close' after 'end'.
+// written to the socket as views of the ring (no copy; a slot is freed when its write
+// completed) until it asks to wait ('drain'). An end from either side is passed on only after
+// every byte before it, and 'close' after 'end'.
 
 import type { Socket } from '../net/socket.js';
 import type { Server } from '../net/server.js';
@@ -33,6 +34,8 @@ class WorkerChannel {
   private closed = false;
   private closeSent = false;
   private writeBlocked = false;
+  /** Ring slots handed to `socket.write` whose writes have not completed (still occupied). */
+  private inWrite = 0;
   endRequested = false;
 
   constructor(
@@ -79,23 +82,35 @@ class WorkerChannel {
     }
   }
 
-  /** Writes what the main thread put in the ring to the socket, while it takes it. */
+  /**
+   * Writes what the main thread put in the ring to the socket, while it takes it. The socket
+   * gets views of the ring's slots (no copy here: the stack copies them into its send ring),
+   * and each slot is freed when its write completed, in order.
+   */
   pullFromMain(): void {
     if (this.writeBlocked || this.socket.destroyed) return;
-    let freed = false;
-    for (let at = this.toWorker.peek(); at >= 0; at = this.toWorker.peek()) {
+    for (let at = this.toWorker.peekAt(this.inWrite); at >= 0; at = this.toWorker.peekAt(this.inWrite)) {
       const len = this.toWorker.lengthAt(at);
-      const chunk = Buffer.from(this.toWorker.bytes.subarray(at, at + len));
-      this.toWorker.shift();
-      freed = true;
-      if (!this.socket.write(chunk)) {
+      const view = Buffer.from(this.toWorker.bytes.buffer, at, len);
+      this.inWrite++;
+      const more = this.socket.write(view, () => {
+        this.toWorker.shift();
+        this.inWrite--;
+        this.mainBell.ring();
+        this.endIfDone();
+      });
+      if (!more) {
         this.writeBlocked = true;
         this.socket.once('drain', () => { this.writeBlocked = false; this.pullFromMain(); });
         break;
       }
     }
-    if (freed) this.mainBell.ring();
-    if (!this.writeBlocked && this.endRequested && this.toWorker.size === 0 && !this.socket.writableEnded) this.socket.end();
+    this.endIfDone();
+  }
+
+  /** Ends the socket once the main thread ended and every byte before its end was written. */
+  private endIfDone(): void {
+    if (this.endRequested && this.inWrite === 0 && this.toWorker.size === 0 && !this.socket.writableEnded && !this.socket.destroyed) this.socket.end();
   }
 
   service(): void {

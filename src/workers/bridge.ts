@@ -11,8 +11,10 @@
 //   the main thread does not read (backpressure reaches the TCP window). Events follow Node's
 //   order: 'connect' (connect sockets), 'data', 'end', 'close'; errors carry the worker's
 //   `code` (ECONNREFUSED, ECONNRESET, ...).
-// - Bytes cross the thread boundary with one copy into the shared ring each way; the
-//   receiving side makes the Buffer it hands on.
+// - Copies: main -> worker, one (the main thread's Buffer into the shared ring; the worker
+//   writes views of the ring into the stack, which copies into its send ring as for any
+//   write). Worker -> main, two: into the ring, and out of it into the Buffer the main-thread
+//   reader gets (a ring slot cannot be lent to a reader that may keep it).
 // - A server listens on every worker (each accepts the connections of its queue);
 //   `listen` calls back once all workers listen. `connect` opens the connection on the worker
 //   chosen round robin; its local port is RSS-matched, so replies land on that worker.

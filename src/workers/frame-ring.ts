@@ -85,6 +85,16 @@ export class FrameRing {
     return (head & this.mask) * this.d.slotBytes + SLOT_HEADER;
   }
 
+  /**
+   * Consumer: byte offset of the data of the `k`-th oldest frame (0 = `peek()`), or -1 when
+   * fewer are waiting. Lets a consumer hand out views of several frames and free them in order.
+   */
+  peekAt(k: number): number {
+    const head = this.control[HEAD];
+    if (((Atomics.load(this.control, TAIL) - head) | 0) <= k) return -1;
+    return ((head + k) & this.mask) * this.d.slotBytes + SLOT_HEADER;
+  }
+
   /** Length of the frame at `peek()`'s offset. */
   lengthAt(dataOffset: number): number { return this.words.getUint32(dataOffset - SLOT_HEADER, true); }
   /** Flags of the frame at `peek()`'s offset. */
