@@ -1,5 +1,6 @@
 // The stack's TCP socket ABI (assembly/tcp/api.ts) as the host calls it: typed exports, the
-// TcpInfo struct read into a reusable object, and the two single-copy data paths.
+// TcpInfo struct, and the two single-copy data paths. The one host-side copy of the contract:
+// the socket layer, the packetdrill runner and replay all use it.
 //
 // Guarantees: data crosses the JS/WASM boundary with exactly one copy each way (a Buffer
 // into the send ring in place; the receive ring in place into a new Buffer); `info()` fills
@@ -60,7 +61,8 @@ export interface TcpInfo {
   unsent: number;
 }
 
-interface TcpExports {
+/** The raw TCP exports of a stack instance. */
+export interface TcpExports {
   tcpListen(localAddr: number, port: number, backlog: number, synBacklog: number, sndBuf: number, rcvBuf: number): number;
   tcpAccept(listener: number): number;
   tcpConnect(dstAddr: number, dstPort: number, srcPort: number, sndBuf: number, rcvBuf: number): number;
@@ -78,23 +80,78 @@ interface TcpExports {
   tcpConnectionsInUse(): number;
 }
 
-export class TcpAbi {
-  private readonly ex: TcpExports;
-  /** The object `info()` fills; valid until the next `info()` call. */
-  private readonly current: TcpInfo = {
+const TCP_EXPORTS: ReadonlyArray<keyof TcpExports> = [
+  'tcpListen', 'tcpAccept', 'tcpConnect', 'tcpWritePtr', 'tcpWriteRoom', 'tcpWriteCommit', 'tcpReadPtr',
+  'tcpReadAvail', 'tcpReadConsume', 'tcpShutdown', 'tcpClose', 'tcpAbort', 'tcpSetOption', 'tcpInfoPtr',
+  'tcpConnectionsInUse',
+];
+
+/** The TCP exports of `instance`; throws ERR_WASM_TCPIP_NOT_BUILT naming any the build lacks. */
+export function tcpExports(instance: StackInstance): TcpExports {
+  const ex = instance.exports as unknown as Record<string, unknown>;
+  const missing = TCP_EXPORTS.filter((n) => typeof ex[n] !== 'function');
+  if (missing.length > 0) {
+    const err = new Error(`wasm-tcpip: build/stack.wasm lacks the TCP socket ABI (${missing.join(', ')}): run \`npm run build:wasm\``);
+    (err as NodeJS.ErrnoException).code = 'ERR_WASM_TCPIP_NOT_BUILT';
+    throw err;
+  }
+  return ex as unknown as TcpExports;
+}
+
+/** A TcpInfo with every field 0. */
+export function emptyTcpInfo(): TcpInfo {
+  return {
     state: 0, error: 0, flags: 0, readable: 0, writeRoom: 0, localAddr: 0, remoteAddr: 0,
     localPort: 0, remotePort: 0, bytesIn: 0, bytesOut: 0, retransmits: 0, srttUs: 0, cwnd: 0,
     mss: 0, acceptQueue: 0, unsent: 0,
   };
+}
+
+/**
+ * Reads the TcpInfo of handle `h` into `into` (a new object when omitted); null for a handle
+ * the stack does not know.
+ */
+export function readTcpInfo(instance: StackInstance, ex: TcpExports, h: number, into: TcpInfo = emptyTcpInfo()): TcpInfo | null {
+  const p = ex.tcpInfoPtr(h);
+  if (p === 0) return null;
+  instance.refreshViews();
+  const dv = instance.dv;
+  into.state = dv.getUint32(p, true);
+  into.error = dv.getUint32(p + 4, true);
+  into.flags = dv.getUint32(p + 8, true);
+  into.readable = dv.getUint32(p + 12, true);
+  into.writeRoom = dv.getUint32(p + 16, true);
+  into.localAddr = dv.getUint32(p + 20, true);
+  into.remoteAddr = dv.getUint32(p + 24, true);
+  into.localPort = dv.getUint16(p + 28, true);
+  into.remotePort = dv.getUint16(p + 30, true);
+  into.bytesIn = Number(dv.getBigUint64(p + 32, true));
+  into.bytesOut = Number(dv.getBigUint64(p + 40, true));
+  into.retransmits = dv.getUint32(p + 48, true);
+  into.srttUs = dv.getUint32(p + 52, true);
+  into.cwnd = dv.getUint32(p + 56, true);
+  into.mss = dv.getUint32(p + 60, true);
+  into.acceptQueue = dv.getUint32(p + 64, true);
+  into.unsent = dv.getUint32(p + 68, true);
+  return into;
+}
+
+/** As readTcpInfo, but a handle the stack does not know reads as a closed connection. */
+export function tcpInfoOrClosed(instance: StackInstance, ex: TcpExports, h: number): TcpInfo {
+  const info = readTcpInfo(instance, ex, h);
+  if (info !== null) return info;
+  const closed = emptyTcpInfo();
+  closed.flags = InfoFlag.CLOSED;
+  return closed;
+}
+
+export class TcpAbi {
+  private readonly ex: TcpExports;
+  /** The object `info()` fills; valid until the next `info()` call. */
+  private readonly current: TcpInfo = emptyTcpInfo();
 
   constructor(private readonly instance: StackInstance) {
-    const ex = instance.exports as unknown as TcpExports;
-    if (typeof ex.tcpConnect !== 'function') {
-      const err = new Error('wasm-tcpip: build/stack.wasm has no TCP sockets (tcpConnect is not exported): run `npm run build:wasm`');
-      (err as NodeJS.ErrnoException).code = 'ERR_WASM_TCPIP_NOT_BUILT';
-      throw err;
-    }
-    this.ex = ex;
+    this.ex = tcpExports(instance);
   }
 
   listen(addr: number, port: number, backlog: number, synBacklog: number, sndBuf: number, rcvBuf: number): number {
@@ -113,29 +170,7 @@ export class TcpAbi {
 
   /** Reads the TcpInfo of `h`; null for a handle the stack does not know. */
   info(h: number): TcpInfo | null {
-    const p = this.ex.tcpInfoPtr(h);
-    if (p === 0) return null;
-    this.instance.refreshViews();
-    const dv = this.instance.dv;
-    const i = this.current;
-    i.state = dv.getUint32(p, true);
-    i.error = dv.getUint32(p + 4, true);
-    i.flags = dv.getUint32(p + 8, true);
-    i.readable = dv.getUint32(p + 12, true);
-    i.writeRoom = dv.getUint32(p + 16, true);
-    i.localAddr = dv.getUint32(p + 20, true);
-    i.remoteAddr = dv.getUint32(p + 24, true);
-    i.localPort = dv.getUint16(p + 28, true);
-    i.remotePort = dv.getUint16(p + 30, true);
-    i.bytesIn = Number(dv.getBigUint64(p + 32, true));
-    i.bytesOut = Number(dv.getBigUint64(p + 40, true));
-    i.retransmits = dv.getUint32(p + 48, true);
-    i.srttUs = dv.getUint32(p + 52, true);
-    i.cwnd = dv.getUint32(p + 56, true);
-    i.mss = dv.getUint32(p + 60, true);
-    i.acceptQueue = dv.getUint32(p + 64, true);
-    i.unsent = dv.getUint32(p + 68, true);
-    return i;
+    return readTcpInfo(this.instance, this.ex, h, this.current);
   }
 
   /**

@@ -14,10 +14,7 @@
 import { constants as osConstants } from 'node:os';
 import type { Expr, SyscallEvent } from './ast.js';
 import type { StackHarness } from './harness.js';
-import {
-  INFO_CAN_ACCEPT, INFO_CLOSED, INFO_CONNECTED, INFO_PEER_FIN, INFO_WRITE_SHUT, TCP_OPT_KEEPALIVE, TCP_OPT_KEEPCNT,
-  TCP_OPT_NODELAY, TCP_OPT_USER_TIMEOUT, readTcpInfo, tcpAbi, type TcpAbi, type TcpInfo,
-} from './tcp-abi.js';
+import { InfoFlag, TcpOption, tcpInfoOrClosed, tcpExports, type TcpExports, type TcpInfo } from '../net/tcp-abi.js';
 
 /** Linux constants a script may name. */
 export const SYMBOLS: Record<string, number> = {
@@ -97,14 +94,11 @@ interface Sock {
 
 export class SocketTable {
   private readonly socks = new Map<number, Sock>();
-  private tcp: TcpAbi | undefined;
+  private readonly tcp: TcpExports;
 
   constructor(private readonly h: StackHarness, private readonly ctx: SyscallContext) {
-    const found = tcpAbi(h.instance);
-    if ('abi' in found) this.tcp = found.abi;
-    else this.missingTcp = found.missing;
+    this.tcp = tcpExports(h.instance);
   }
-  private missingTcp: string[] = [];
 
   private udp(): UdpAbi {
     const ex = this.h.instance.exports as unknown as Record<string, unknown>;
@@ -174,15 +168,12 @@ export class SocketTable {
 
   // ---- helpers ----
 
-  private abi(): TcpAbi {
-    if (!this.tcp) {
-      throw new SyscallError(`this stack build has no TCP socket ABI (missing exports: ${this.missingTcp.join(', ')}): rebuild with \`npm run build:wasm\` once assembly/tcp is complete`);
-    }
+  private abi(): TcpExports {
     return this.tcp;
   }
 
   private info(handle: number): Info {
-    return readTcpInfo(this.h.instance, this.abi(), handle);
+    return tcpInfoOrClosed(this.h.instance, this.tcp, handle);
   }
 
   private sock(fdExpr: Expr | undefined): Sock | CallResult {
@@ -222,10 +213,10 @@ export class SocketTable {
   private applyOptions(s: Sock): void {
     const tcp = this.abi();
     const o = s.opts;
-    tcp.tcpSetOption(s.handle, TCP_OPT_NODELAY, o.nodelay ? 1 : 0, 0, 0);
-    if (o.keepalive) tcp.tcpSetOption(s.handle, TCP_OPT_KEEPALIVE, 1, o.keepidle * 1000, o.keepintvl * 1000);
-    if (o.keepcnt) tcp.tcpSetOption(s.handle, TCP_OPT_KEEPCNT, o.keepcnt, 0, 0);
-    if (o.userTimeout) tcp.tcpSetOption(s.handle, TCP_OPT_USER_TIMEOUT, o.userTimeout, 0, 0);
+    tcp.tcpSetOption(s.handle, TcpOption.NODELAY, o.nodelay ? 1 : 0, 0, 0);
+    if (o.keepalive) tcp.tcpSetOption(s.handle, TcpOption.KEEPALIVE, 1, o.keepidle * 1000, o.keepintvl * 1000);
+    if (o.keepcnt) tcp.tcpSetOption(s.handle, TcpOption.KEEPCNT, o.keepcnt, 0, 0);
+    if (o.userTimeout) tcp.tcpSetOption(s.handle, TcpOption.USER_TIMEOUT, o.userTimeout, 0, 0);
   }
 
   private lowestFreeFd(): number {
@@ -344,7 +335,7 @@ export class SocketTable {
           const info = this.info(s.handle);
           const err = this.takeError(s, info);
           if (err) return err;
-          if (info.flags & INFO_CONNECTED) return this.fail(ERRNO.EISCONN);
+          if (info.flags & InfoFlag.CONNECTED) return this.fail(ERRNO.EISCONN);
           return this.fail(ERRNO.EALREADY);
         }
         if (s.role === 'listener') return this.fail(ERRNO.EISCONN);
@@ -359,7 +350,7 @@ export class SocketTable {
       }
       const s = sockRef!;
       const info = this.info(s.handle);
-      if (info.flags & INFO_CONNECTED) return { ret: 0 };
+      if (info.flags & InfoFlag.CONNECTED) return { ret: 0 };
       const err = this.takeError(s, info);
       if (err) return err;
       return undefined;
@@ -393,7 +384,7 @@ export class SocketTable {
       }
       const err = this.takeError(s, info);
       if (err) return err;
-      if (info.flags & (INFO_PEER_FIN | INFO_CLOSED)) return { ret: 0 };
+      if (info.flags & (InfoFlag.PEER_FIN | InfoFlag.CLOSED)) return { ret: 0 };
       if (want === 0) return { ret: 0 };
       return nonblock ? this.fail(ERRNO.EAGAIN) : undefined;
     };
@@ -420,7 +411,7 @@ export class SocketTable {
       const err = this.takeError(s, info);
       if (err) return err;
       // After a reported failure, or with our side shut, Linux answers EPIPE.
-      if (info.error !== 0 || (info.flags & (INFO_WRITE_SHUT | INFO_CLOSED))) return this.fail(ERRNO.EPIPE);
+      if (info.error !== 0 || (info.flags & (InfoFlag.WRITE_SHUT | InfoFlag.CLOSED))) return this.fail(ERRNO.EPIPE);
       const inst = this.h.instance;
       while (written < want) {
         const room = tcp.tcpWriteRoom(s.handle);
@@ -501,7 +492,7 @@ export class SocketTable {
             return { ret: 0 };
           case SYMBOLS.SO_KEEPALIVE:
             o.keepalive = v ? 1 : 0;
-            if (live) this.abi().tcpSetOption(s.handle, TCP_OPT_KEEPALIVE, o.keepalive, o.keepidle * 1000, o.keepintvl * 1000);
+            if (live) this.abi().tcpSetOption(s.handle, TcpOption.KEEPALIVE, o.keepalive, o.keepidle * 1000, o.keepintvl * 1000);
             return { ret: 0 };
           default: return this.fail(ERRNO.ENOPROTOOPT);
         }
@@ -510,21 +501,21 @@ export class SocketTable {
         switch (name) {
           case SYMBOLS.TCP_NODELAY:
             o.nodelay = v ? 1 : 0;
-            if (live) { this.abi().tcpSetOption(s.handle, TCP_OPT_NODELAY, o.nodelay, 0, 0); this.h.pollNow(); }
+            if (live) { this.abi().tcpSetOption(s.handle, TcpOption.NODELAY, o.nodelay, 0, 0); this.h.pollNow(); }
             return { ret: 0 };
           case SYMBOLS.TCP_KEEPIDLE: case SYMBOLS.TCP_KEEPINTVL:
             if (v < 1 || v > 32767) return this.fail(ERRNO.EINVAL);
             if (name === SYMBOLS.TCP_KEEPIDLE) o.keepidle = v; else o.keepintvl = v;
-            if (live && o.keepalive) this.abi().tcpSetOption(s.handle, TCP_OPT_KEEPALIVE, 1, o.keepidle * 1000, o.keepintvl * 1000);
+            if (live && o.keepalive) this.abi().tcpSetOption(s.handle, TcpOption.KEEPALIVE, 1, o.keepidle * 1000, o.keepintvl * 1000);
             return { ret: 0 };
           case SYMBOLS.TCP_KEEPCNT:
             if (v < 1 || v > 127) return this.fail(ERRNO.EINVAL);
             o.keepcnt = v;
-            if (live) this.abi().tcpSetOption(s.handle, TCP_OPT_KEEPCNT, v, 0, 0);
+            if (live) this.abi().tcpSetOption(s.handle, TcpOption.KEEPCNT, v, 0, 0);
             return { ret: 0 };
           case SYMBOLS.TCP_USER_TIMEOUT:
             o.userTimeout = v;
-            if (live) this.abi().tcpSetOption(s.handle, TCP_OPT_USER_TIMEOUT, v, 0, 0);
+            if (live) this.abi().tcpSetOption(s.handle, TcpOption.USER_TIMEOUT, v, 0, 0);
             return { ret: 0 };
           case SYMBOLS.TCP_MAXSEG:
             o.maxseg = v;
@@ -568,7 +559,7 @@ export class SocketTable {
         switch (name) {
           case SYMBOLS.TCP_NODELAY: actual = o.nodelay; break;
           case SYMBOLS.TCP_MAXSEG:
-            actual = s.role === 'connection' && s.handle >= 0 && (this.info(s.handle).flags & INFO_CONNECTED) ? this.info(s.handle).mss : (o.maxseg || 536);
+            actual = s.role === 'connection' && s.handle >= 0 && (this.info(s.handle).flags & InfoFlag.CONNECTED) ? this.info(s.handle).mss : (o.maxseg || 536);
             break;
           case SYMBOLS.TCP_KEEPIDLE: actual = o.keepidle || 7200; break;
           case SYMBOLS.TCP_KEEPINTVL: actual = o.keepintvl || 75; break;
@@ -618,15 +609,15 @@ export class SocketTable {
       if (this.udp().udpPending(s.handle) > 0) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
       r |= SYMBOLS.POLLOUT | SYMBOLS.POLLWRNORM;
     } else if (s.role === 'listener') {
-      if (this.info(s.handle).flags & INFO_CAN_ACCEPT) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
+      if (this.info(s.handle).flags & InfoFlag.CAN_ACCEPT) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
     } else if (s.role === 'connection') {
       const info = this.info(s.handle);
       const failed = info.error !== 0;
-      if (info.readable > 0 || (info.flags & INFO_PEER_FIN) || failed) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
-      if (info.flags & INFO_PEER_FIN) r |= SYMBOLS.POLLRDHUP;
-      if ((info.flags & INFO_CONNECTED) && !(info.flags & INFO_WRITE_SHUT) && info.writeRoom > 0 && !failed) r |= SYMBOLS.POLLOUT | SYMBOLS.POLLWRNORM;
+      if (info.readable > 0 || (info.flags & InfoFlag.PEER_FIN) || failed) r |= SYMBOLS.POLLIN | SYMBOLS.POLLRDNORM;
+      if (info.flags & InfoFlag.PEER_FIN) r |= SYMBOLS.POLLRDHUP;
+      if ((info.flags & InfoFlag.CONNECTED) && !(info.flags & InfoFlag.WRITE_SHUT) && info.writeRoom > 0 && !failed) r |= SYMBOLS.POLLOUT | SYMBOLS.POLLWRNORM;
       if (failed && !s.errorReported) r |= SYMBOLS.POLLERR;
-      if (failed || ((info.flags & INFO_PEER_FIN) && (info.flags & INFO_WRITE_SHUT))) r |= SYMBOLS.POLLHUP;
+      if (failed || ((info.flags & InfoFlag.PEER_FIN) && (info.flags & InfoFlag.WRITE_SHUT))) r |= SYMBOLS.POLLHUP;
       if (failed) r |= SYMBOLS.POLLOUT | SYMBOLS.POLLWRNORM;
     } else {
       r |= SYMBOLS.POLLOUT | SYMBOLS.POLLWRNORM | SYMBOLS.POLLHUP;

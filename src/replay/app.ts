@@ -8,7 +8,7 @@
 // so a transfer's integrity is known without storing it.
 
 import type { StackInstance } from '../wasm/instance.js';
-import { INFO_CLOSED, INFO_CONNECTED, INFO_PEER_FIN, readTcpInfo, tcpAbi, type TcpAbi } from '../pktdrill/tcp-abi.js';
+import { InfoFlag, tcpInfoOrClosed, tcpExports, type TcpExports } from '../net/tcp-abi.js';
 import type { ListenApp, ReplayConfig } from './config.js';
 
 interface Conn {
@@ -39,16 +39,12 @@ export interface AppStats {
 
 export class TcpApp {
   readonly stats: AppStats = { accepted: 0, connected: 0, finished: 0, failed: 0, bytesReceived: 0, bytesSent: 0, corruptBytes: 0 };
-  private readonly abi: TcpAbi;
+  private readonly abi: TcpExports;
   private readonly listeners: Array<{ handle: number; app: ListenApp }> = [];
   private readonly conns: Conn[] = [];
 
   constructor(private readonly instance: StackInstance) {
-    const found = tcpAbi(instance);
-    if (!('abi' in found)) {
-      throw Object.assign(new Error(`wasm-tcpip: this stack build has no TCP socket ABI (missing: ${found.missing.join(', ')}): run \`npm run build:wasm\``), { code: 'ERR_WASM_TCPIP_NOT_BUILT' });
-    }
-    this.abi = found.abi;
+    this.abi = tcpExports(instance);
   }
 
   listen(port: number, app: ListenApp): void {
@@ -83,9 +79,9 @@ export class TcpApp {
     for (let i = 0; i < this.conns.length; i++) {
       const c = this.conns[i];
       if (this.serviceConn(c)) acted = true;
-      const info = readTcpInfo(this.instance, abi, c.handle);
-      const done = info.error !== 0 || (info.flags & INFO_CLOSED) !== 0 ||
-        ((info.flags & INFO_PEER_FIN) !== 0 && info.readable === 0 && (c.mode !== 'source' || c.shutdownSent));
+      const info = tcpInfoOrClosed(this.instance, abi, c.handle);
+      const done = info.error !== 0 || (info.flags & InfoFlag.CLOSED) !== 0 ||
+        ((info.flags & InfoFlag.PEER_FIN) !== 0 && info.readable === 0 && (c.mode !== 'source' || c.shutdownSent));
       if (done) {
         if (info.error !== 0) this.stats.failed++;
         else this.stats.finished++;
@@ -101,8 +97,8 @@ export class TcpApp {
     const abi = this.abi;
     const inst = this.instance;
     let acted = false;
-    const info = readTcpInfo(inst, abi, c.handle);
-    if (c.mode === 'source' && (info.flags & INFO_CONNECTED) && !c.connectedSeen) {
+    const info = tcpInfoOrClosed(inst, abi, c.handle);
+    if (c.mode === 'source' && (info.flags & InfoFlag.CONNECTED) && !c.connectedSeen) {
       c.connectedSeen = true;
       this.stats.connected++;
     }
@@ -130,7 +126,7 @@ export class TcpApp {
     }
     this.stats.corruptBytes += c.corrupt;
     c.corrupt = 0;
-    if (c.mode === 'source' && (info.flags & INFO_CONNECTED)) {
+    if (c.mode === 'source' && (info.flags & InfoFlag.CONNECTED)) {
       while (c.sent < c.toSend) {
         const room = abi.tcpWriteRoom(c.handle);
         if (room === 0) break;

@@ -18,7 +18,7 @@
 
 import { PcapReader } from '../pcap/reader.js';
 import { StackHarness } from '../pktdrill/harness.js';
-import { readTcpInfo, tcpAbi, INFO_CONNECTED, INFO_PEER_FIN } from '../pktdrill/tcp-abi.js';
+import { InfoFlag, tcpInfoOrClosed, tcpExports, type TcpExports } from '../net/tcp-abi.js';
 import {
   buildEthernet, buildIpv4, buildTcp, decodeFrame, encodeTcpOptions, ETH_IPV4, TcpFlag, type DecodedFrame,
 } from '../pktdrill/wire.js';
@@ -120,9 +120,7 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
     localIp: stackIp, prefix: o.stack?.prefix ?? 24, gateway: 0, peerIps: [peer.ip], localMac: stackMac, peerMac: peer.mac,
     mtu: 1500, seed: o.seed ?? 1, config: [],
   });
-  const found = tcpAbi(h.instance);
-  if (!('abi' in found)) throw peerError(`this stack build has no TCP socket ABI (missing: ${found.missing.join(', ')})`);
-  const abi = found.abi;
+  const abi = tcpExports(h.instance);
   let listener = -1;
   if (!stackIsOpener) {
     listener = abi.tcpListen(stackIp, stackPort, 8, 0, 0, 0);
@@ -147,8 +145,8 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
       deliveredBytes += n;
       abi.tcpReadConsume(conn, n);
     }
-    const info = readTcpInfo(h.instance, abi, conn);
-    if ((info.flags & INFO_PEER_FIN) && info.readable === 0) {
+    const info = tcpInfoOrClosed(h.instance, abi, conn);
+    if ((info.flags & InfoFlag.PEER_FIN) && info.readable === 0) {
       closedByApp = true;
       abi.tcpClose(conn);
     }
@@ -236,7 +234,7 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
   const lastUs = played.length ? Math.round(played[played.length - 1].tsUs - t0) : 0;
   h.advanceTo(lastUs + (o.drainUs ?? 1_000_000));
   checkOutbound();
-  if (stackIsOpener && conn >= 0 && !closedByApp && !(readTcpInfo(h.instance, abi, conn).flags & INFO_CONNECTED)) {
+  if (stackIsOpener && conn >= 0 && !closedByApp && !(tcpInfoOrClosed(h.instance, abi, conn).flags & InfoFlag.CONNECTED)) {
     violations.push('the stack never completed the handshake');
   }
   // The handle is released by tcpClose, so the end of the close is read from the counters.
