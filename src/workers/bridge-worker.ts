@@ -178,8 +178,7 @@ export class BridgeWorker {
         if (!c) return true;
         if (m.op === 'end') { c.endRequested = true; c.pullFromMain(); }
         else if (m.op === 'destroy') c.socket.destroy();
-        else if (m.op === 'reset') c.socket.resetAndDestroy();
-        else c.service();
+        else c.socket.resetAndDestroy();
         return true;
       }
       default:

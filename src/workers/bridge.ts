@@ -270,7 +270,6 @@ export class BridgeHub {
       const socket = this.sockets.get(`${worker}:${m.channel}`);
       if (!socket) return;
       if (m.op === 'connect') socket.onConnect(m.remoteAddress, m.remotePort, m.localAddress, m.localPort);
-      else if (m.op === 'read') socket.pull();
       else socket.onPeer(m.op, m.op === 'error' ? m.error : undefined);
     }
   }
@@ -279,9 +278,6 @@ export class BridgeHub {
   forget(socket: BridgeSocket): void {
     this.sockets.delete(`${socket.worker}:${socket.channel}`);
   }
-
-  /** Open bridged sockets. */
-  get size(): number { return this.sockets.size; }
 
   close(): void {
     for (const s of [...this.sockets.values()]) s.destroy();

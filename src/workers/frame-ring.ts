@@ -117,8 +117,6 @@ export class Doorbell {
   private watching = false;
   private closed = false;
 
-  static create(): Doorbell { return new Doorbell(new SharedArrayBuffer(4)); }
-
   constructor(readonly buffer: SharedArrayBuffer) {
     this.word = new Int32Array(buffer);
   }

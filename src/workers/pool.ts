@@ -28,7 +28,7 @@ import { resolve as resolvePath } from 'node:path';
 import { SharedMemoryPort } from '../links/shared-memory.js';
 import { derivedMac, resolveOptions } from '../stack/options.js';
 import { formatMac, parseIpv4 } from '../net/ipv4.js';
-import { FrameRing, type FrameRingDescription } from './frame-ring.js';
+import { Doorbell, FrameRing, type FrameRingDescription } from './frame-ring.js';
 import { SharedNeighbourTable } from './neighbours.js';
 import { BridgeHub, type BridgeHost, type BridgeServer, type BridgeSocket } from './bridge.js';
 import type { FromWorker, ToWorker, WorkerBoot, WorkerEndpoint } from './protocol.js';
@@ -119,7 +119,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
   private readonly threads: Worker[];
   private readonly pending = new Map<number, Pending>();
   private readonly exited: boolean[];
-  private readonly bridgeBells: SharedArrayBuffer[];
+  private readonly bridgeBells: Doorbell[];
   private readonly hub: BridgeHub;
   private id = 0;
   private closePromise: Promise<WorkerCloseResult> | null = null;
@@ -136,7 +136,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
     this.seed = seed;
     this.exited = threads.map(() => false);
     this.failed = threads.map(() => false);
-    this.bridgeBells = bridgeBells;
+    this.bridgeBells = bridgeBells.map((b) => new Doorbell(b));
     this.workers = threads.map((t, index) => ({ index, threadId: t.threadId, queue: index }));
     this.hub = new BridgeHub(this, bridgeMainBell);
     const hub = this.hub;
@@ -168,9 +168,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
   }
 
   /** @internal */ ringWorker(worker: number): void {
-    const w = new Int32Array(this.bridgeBells[worker]);
-    Atomics.add(w, 0, 1);
-    Atomics.notify(w, 0);
+    this.bridgeBells[worker].ring();
   }
 
   /** @internal */ request(worker: number, m: ToWorker & { id: number }): Promise<unknown> {

@@ -42,7 +42,7 @@ export type ToWorker =
   | { type: 'listen'; id: number; server: number; port: number; host?: string; backlog?: number }
   | { type: 'unlisten'; id: number; server: number }
   | { type: 'connect'; id: number; channel: number; host: string; port: number; toWorker: FrameRingDescription; toMain: FrameRingDescription }
-  | { type: 'channel'; channel: number; op: 'end' | 'destroy' | 'reset' | 'read' };
+  | { type: 'channel'; channel: number; op: 'end' | 'destroy' | 'reset' };
 
 /** Worker -> main. */
 export type FromWorker =
@@ -50,5 +50,5 @@ export type FromWorker =
   | { type: 'reply'; id: number; value?: unknown; error?: { message: string; code?: string; stack?: string } }
   | { type: 'accepted'; server: number; channel: number; toWorker: FrameRingDescription; toMain: FrameRingDescription; remoteAddress: string; remotePort: number; localAddress: string; localPort: number }
   | { type: 'channel'; channel: number; op: 'connect'; remoteAddress: string; remotePort: number; localAddress: string; localPort: number }
-  | { type: 'channel'; channel: number; op: 'end' | 'close' | 'read' }
+  | { type: 'channel'; channel: number; op: 'end' | 'close' }
   | { type: 'channel'; channel: number; op: 'error'; error: { message: string; code?: string } };
