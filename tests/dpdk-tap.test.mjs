@@ -7,10 +7,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { dpdkOrSkip, rootOrSkip, stackInstance, ringsOf, putTx, takeRx } from './support/dpdk.mjs';
+import { dpdkOrSkip, rootOrSkip, stackInstance, ringsOf, putTx, takeRx, bytes } from './support/dpdk.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-tap.test.mjs');
 const root = dpdk && rootOrSkip('tests/dpdk-tap.test.mjs (net_tap)');
@@ -148,6 +150,62 @@ if (root) {
       assert.is(st.txSoftwareIpCsum + st.txSoftwareL4Csum, 0, 'the port computed both checksums');
     } finally {
       sock.close();
+      q.close();
+      port.close();
+    }
+  });
+
+  test('TSO on net_tap: one 4000-byte TCP segment leaves as four 1000-byte segments with good checksums', async () => {
+    const t = tag + 4;
+    const iface = `wts${process.pid % 100000}`;
+    startEal({ hugepages: false, vdevs: [`net_tap${t},iface=${iface}`] });
+    const { port, configured } = openPort(`net_tap${t}`);
+    assert.ok((configured.offloads & 8) !== 0, 'net_tap offers TSO');
+    const s = stackInstance({ txSlotSize: 8192 });
+    const q = new dpdk.Queue(port.portId, 0, s.exports.memory.buffer, ringsOf(s));
+    port.start();
+    const pcap = join(tmpdir(), `wasm-tcpip-tso-${process.pid}.pcap`);
+    let tshark;
+    try {
+      execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`]);
+      execFileSync('ip', ['addr', 'add', `10.98.${t}.1/24`, 'dev', iface]);
+      execFileSync('ip', ['link', 'set', iface, 'up']);
+      tshark = spawn('tshark', ['-q', '-i', iface, '-w', pcap, '-f', 'tcp port 5555'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let said = '';
+      await new Promise((resolve) => tshark.stderr.on('data', (d) => { said += d; if (/Capturing on/.test(said)) resolve(); }));
+      await new Promise((r) => setTimeout(r, 1000)); // dumpcap reports ready a little before it captures
+      const kernelMac = Buffer.from(readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim().split(':').map((h) => parseInt(h, 16)));
+      const payload = Buffer.from(bytes(4000, 5));
+      const f = Buffer.alloc(54 + payload.length);
+      kernelMac.copy(f, 0);
+      port.info().mac.copy(f, 6);
+      f.writeUInt16BE(0x0800, 12);
+      f.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0], 14);
+      f.writeUInt16BE(40 + payload.length, 16);
+      f.set([10, 98, t, 2, 10, 98, t, 1], 26);
+      f.writeUInt16BE(5555, 34);
+      f.writeUInt16BE(5556, 36);
+      f.writeUInt32BE(1_000_000, 38);
+      f.writeUInt32BE(0, 42);
+      f.writeUInt16BE(0x5010, 46); // data offset 5, ACK
+      f.writeUInt16BE(65535, 48);
+      payload.copy(f, 54);
+      putTx(s, [f], [{ flags: 1 | 2 | 4 | 16, l2: 14, l3: 20, l4: 20, tsoMss: 1000 }]);
+      assert.is(q.tx(1), 1);
+      await new Promise((r) => setTimeout(r, 500));
+      tshark.kill('SIGINT');
+      await new Promise((r) => tshark.on('close', r));
+      tshark = null;
+      const fields = spawnSync('tshark', ['-r', pcap, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
+        '-T', 'fields', '-e', 'tcp.seq_raw', '-e', 'tcp.len', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status',
+        '-Y', 'tcp.srcport == 5555'], { encoding: 'utf8' });
+      const rows = fields.stdout.trim().split('\n').map((l) => l.split('\t'));
+      // checksum.status 1 is "Good" in tshark's fields output.
+      assert.equal(rows, [0, 1, 2, 3].map((i) => [String(1_000_000 + i * 1000), '1000', '1', '1']), fields.stdout + fields.stderr);
+      assert.is(q.stats().txDropTsoUnsupported + q.stats().txDropBadOffload, 0);
+    } finally {
+      tshark?.kill('SIGINT');
+      rmSync(pcap, { force: true });
       q.close();
       port.close();
     }
