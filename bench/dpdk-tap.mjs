@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Throughput between the Linux kernel's TCP and the stack across net_tap (root only): the
-// kernel's curl downloading from node:http on the stack, and the kernel's socat uploading to
-// a sink on the stack, each checked intact (length and SHA-256), for zero-copy and copying
-// receive.
+// Throughput between the Linux kernel's TCP and the stack across net_tap (root only): curl
+// downloading from node:http on the stack, and a Node child process uploading through a
+// kernel socket to a sink on the stack, each checked intact (length and SHA-256), for
+// zero-copy and copying receive.
 //
 // Usage: node bench/dpdk-tap.mjs [--json] [--mib N]   (default 256 MiB each way)
 
