@@ -4,7 +4,8 @@
 // validated (`ipv4Parse`: length, version, IHL, total length, checksum unless the port
 // vouched for it), it is addressed to us or to a broadcast address, its source could be a
 // host (RFC 1122 3.2.1.3) and it is not a fragment. Fragments are dropped with a counter that
-// says so: reassembly is not implemented. TCP segments have their checksum verified here
+// says so (`drop.ipv4.fragment_no_reassembly`): this stack does no reassembly (its TCP sets
+// DF and its MSS fits the MTU). TCP segments have their checksum verified here
 // (pseudo-header, RFC 9293 3.1) before `tcpInput`, which then gets RxFlag.L4_CSUM_GOOD.
 // Everything else is dropped with a named counter; nothing traps.
 //
