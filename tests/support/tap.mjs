@@ -1,0 +1,153 @@
+// Helpers of the kernel interop tests (tests/interop-*.test.mjs, tests/demo-tap.test.mjs):
+// whether a net_tap test can run here, the addresses each file uses, the stack on a tap,
+// external commands with their output hashed, and a capture checked by tshark.
+//
+// Rule (as tests/support/dpdk.mjs): a test that cannot run here prints `skip: <reason>`; under
+// CI (CI=true), which runs as root with every package installed, the same condition fails.
+// Each test file takes its own number N: interface `wtapN`, kernel side 10.99.N.1/24, stack
+// 10.99.N.2, so files running in parallel never share a device or a subnet. The tap goes away
+// with the process that owns it (the test file's own process), even when a test fails.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+
+import { IN_CI, IS_ROOT } from './dpdk.mjs';
+import { dpdkAvailable, loadDpdk } from '../../dist/dpdk/addon.js';
+
+/** Interface and addresses of test file number `n` (1..254). */
+export function tapPlan(n) {
+  return { iface: `wtap${n}`, kernel: `10.99.${n}.1`, stack: `10.99.${n}.2`, prefix: 24, vdev: `net_tap${n},iface=wtap${n}` };
+}
+
+function commandPath(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** Debian packages that provide the commands the interop tests run. */
+const PACKAGE_OF = {
+  ip: 'iproute2', ss: 'iproute2', ping: 'iputils-ping', curl: 'curl', socat: 'socat',
+  tcpdump: 'tcpdump', tshark: 'tshark', python3: 'python3',
+};
+
+/**
+ * True when a net_tap test can run here with `commands` available; otherwise prints
+ * `skip: <file>: <reason>` and returns false (under CI it throws instead).
+ */
+export function tapOrSkip(file, commands = []) {
+  let why = null;
+  if (!IS_ROOT) why = 'a net_tap device needs root (CAP_NET_ADMIN); CI runs these tests as root';
+  else if (!dpdkAvailable()) {
+    try {
+      loadDpdk();
+    } catch (e) {
+      why = `${e.code}: ${e.message}`;
+    }
+    why ??= 'the DPDK addon is not built (npm run build:addon)';
+  } else if (!existsSync('/dev/net/tun')) why = '/dev/net/tun is missing: load the tun module (modprobe tun)';
+  else {
+    const missing = ['ip', ...commands].filter((c) => commandPath(c) === null);
+    if (missing.length) why = `missing ${missing.join(', ')}: apt-get install ${[...new Set(missing.map((c) => PACKAGE_OF[c] ?? c))].join(' ')}`;
+  }
+  if (why === null) return true;
+  if (IN_CI) throw new Error(`${file}: CI runs the interop tests as root with their packages, but ${why}`);
+  console.log(`skip: ${file}: ${why}`);
+  return false;
+}
+
+/**
+ * Starts EAL with the file's tap, opens a link on it (`queues` queues configured; the link
+ * on queue 0 when `link` is true), addresses the kernel side and waits for the link.
+ * Returns { plan, link?, portId }.
+ */
+export async function openTap(n, { queues = 1, link = true } = {}) {
+  const plan = tapPlan(n);
+  const { startEal, openPort } = await import('../../dist/dpdk/index.js');
+  const { DpdkLink } = await import('../../dist/links/dpdk.js');
+  const { addressKernelSide } = await import('../../dist/demo/tap.js');
+  if (existsSync(`/sys/class/net/${plan.iface}`)) {
+    throw new Error(`${plan.iface} already exists: another process owns it (a test file still running, or a demo); stop it first`);
+  }
+  startEal({ hugepages: false, vdevs: [plan.vdev] });
+  const { port } = openPort(`net_tap${n}`, { queues });
+  addressKernelSide(plan.iface, `${plan.kernel}/${plan.prefix}`);
+  const dpdkLink = link ? new DpdkLink({ port: port.portId }) : null;
+  await port.waitForLink(5000);
+  return { plan, port, portId: port.portId, link: dpdkLink };
+}
+
+/**
+ * Runs a command to its end (killed after `timeoutMs`). Resolves with { code, signal, out,
+ * err, length, sha }: with `hashStdout` the output is not kept, only its length and SHA-256.
+ */
+export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000, cwd } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+    const hash = createHash('sha256');
+    const chunks = [];
+    let length = 0;
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d) => {
+      length += d.length;
+      if (hashStdout) hash.update(d); else chunks.push(d);
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out: Buffer.concat(chunks).toString(), err, length, sha: hashStdout ? hash.digest('hex') : null });
+    });
+  });
+}
+
+/** SHA-256 (hex) of a list of buffers. */
+export function sha256Of(buffers) {
+  const h = createHash('sha256');
+  for (const b of buffers) h.update(b);
+  return h.digest('hex');
+}
+
+/**
+ * Captures every frame on `iface` into `file` with tcpdump (whole frames). Resolves once
+ * tcpdump listens; `stop()` ends it and resolves with the number of frames the kernel
+ * dropped before tcpdump read them (such frames are missing from the file, not damaged).
+ */
+export async function startCapture(iface, file) {
+  const child = spawn('tcpdump', ['-i', iface, '-s', '0', '-B', '16384', '-w', file, '-U', '--immediate-mode'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => { err += d; if (/listening on/.test(err)) resolve(); });
+    exited.then(() => reject(new Error(`tcpdump on ${iface} exited: ${err.trim()}`)));
+  });
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+      const dropped = /(\d+) packets? dropped by kernel/.exec(err);
+      return { dropped: dropped ? Number(dropped[1]) : 0, report: err.trim() };
+    },
+  };
+}
+
+/** tshark's checks, with checksum validation on (it is off by default). */
+const CHECKSUMS_ON = ['-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE'];
+const PROBLEM = '_ws.malformed || _ws.expert.severity == "Error" || ip.checksum.status == "Bad" || ' +
+  'tcp.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad"';
+
+/**
+ * Reads a capture with tshark: { frames, fromStack, problems } where `problems` lists the
+ * frames (one summary line each) that are malformed or carry a bad checksum, in either
+ * direction.
+ */
+export async function checkCapture(file, stackAddress) {
+  const all = await run('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'ip.src', '-e', 'arp.src.proto_ipv4'], { timeoutMs: 300_000 });
+  if (all.code !== 0) throw new Error(`tshark -r ${file} failed: ${all.err.trim()}`);
+  const lines = all.out.split('\n').filter(Boolean);
+  const frames = lines.length;
+  const fromStack = lines.filter((l) => l.split('\t').includes(stackAddress)).length;
+  const bad = await run('tshark', ['-n', '-r', file, ...CHECKSUMS_ON, '-Y', PROBLEM], { timeoutMs: 300_000 });
+  if (bad.code !== 0) throw new Error(`tshark -r ${file} failed: ${bad.err.trim()}`);
+  return { frames, fromStack, problems: bad.out.split('\n').filter(Boolean) };
+}
