@@ -33,7 +33,8 @@ export function addressKernelSide(iface: string, cidr: string): void {
 
 export async function tapDemo(o: DemoOptions): Promise<number> {
   const { DpdkLink } = await import('../links/dpdk.js');
-  const link = DpdkLink.open({ eal: { vdevs: [`net_tap0,iface=${o.tap}`] }, queues: 1 });
+  // RX interrupts: when idle the stack sleeps until traffic instead of polling.
+  const link = DpdkLink.open({ eal: { vdevs: [`net_tap0,iface=${o.tap}`] }, queues: 1, rxInterrupts: true });
   addressKernelSide(o.tap, o.kernel);
   const stack = await createStack({ link, address: `${o.stack}/${o.prefix}`, poll: 'adaptive' });
   await serveDemoHttp(stack, o.port);

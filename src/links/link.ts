@@ -58,6 +58,14 @@ export interface Link {
   pendingUs(): number;
   /** Stops the link; frames not yet delivered are dropped and counted by the link. */
   close(): Promise<void>;
+  /**
+   * Polled links that can sleep until traffic (a DPDK port with RX interrupts): true when
+   * `waitForFrames` may be used. The adaptive idle policy then sleeps there instead of on
+   * timers once it has backed off to its longest sleep.
+   */
+  readonly canWait?: boolean;
+  /** Resolves when frames are ready (true) or after `timeoutMs` (false). */
+  waitForFrames?(timeoutMs: number): Promise<boolean>;
 }
 
 /** Base for links that wrap another (recorder, impairment): forwards everything by default. */
@@ -73,4 +81,8 @@ export abstract class LinkWrapper implements Link {
   transmit(count: number, nowUs: number): void { this.inner.transmit(count, nowUs); }
   pendingUs(): number { return this.inner.pendingUs(); }
   close(): Promise<void> { return this.inner.close(); }
+  get canWait(): boolean { return this.inner.canWait ?? false; }
+  waitForFrames(timeoutMs: number): Promise<boolean> {
+    return this.inner.waitForFrames ? this.inner.waitForFrames(timeoutMs) : Promise.resolve(false);
+  }
 }

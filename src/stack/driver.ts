@@ -4,8 +4,9 @@
 // Guarantees: one `input`/`poll` call per burst and one link call each way per burst; a
 // pump runs until the link has nothing ready and the stack filled less than a whole TX
 // ring, then sleeps until the earlier of the stack's next deadline and the link's next
-// frame (links that cannot announce frames are polled by the idle policy). Nothing here
-// allocates per burst.
+// frame (links that cannot announce frames are polled by the idle policy: 'busy' spins,
+// 'adaptive' backs off to sleeping, and on a link that can wait for traffic (RX interrupts)
+// sleeps there until a frame or the next deadline). Nothing here allocates per burst.
 
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { Link, FrameRings } from '../links/link.js';
@@ -28,6 +29,8 @@ export interface DriverOptions {
 const MAX_BURSTS_PER_PUMP = 64;
 /** Empty polls before the adaptive policy starts sleeping. */
 const ADAPTIVE_SPIN_POLLS = 256;
+/** Longest single sleep in `link.waitForFrames` (the stack is looked at least this often). */
+const MAX_LINK_WAIT_MS = 1000;
 
 export class StackDriver {
   readonly rings: FrameRings;
@@ -37,6 +40,8 @@ export class StackDriver {
   private closed = false;
   private emptyPolls = 0;
   private sleepUs = 1;
+  /** A `link.waitForFrames` is outstanding. */
+  private waitingOnLink = false;
   /** Bursts run, for counters and tests. */
   bursts = 0;
 
@@ -122,10 +127,45 @@ export class StackDriver {
     const deadline = this.instance.exports.nextDeadlineUs();
     let next = Math.min(deadline < 0 ? Infinity : deadline, this.link.pendingUs());
     if (this.link.polled) {
-      next = Math.min(next, now + this.idleDelayUs(received > 0));
+      const idleUs = this.idleDelayUs(received > 0);
+      if (this.mayWaitOnLink(idleUs)) {
+        // Deep sleep: the link wakes us on traffic; a timer still covers the next deadline
+        // (a socket call may make an earlier one meanwhile: `kick` and `wakeAt` still work).
+        this.waitOnLink(next === Infinity ? MAX_LINK_WAIT_MS : (next - now) / 1000);
+      } else {
+        next = Math.min(next, now + idleUs);
+      }
     }
     if (next !== Infinity) this.wakeAt(Math.max(next, now));
   }
+
+  private mayWaitOnLink(idleUs: number): boolean {
+    return this.linkWaitError === null && this.options.poll === 'adaptive' && idleUs >= (this.options.maxSleepUs ?? 1000) &&
+      !this.clock.virtual && this.link.canWait === true && typeof this.link.waitForFrames === 'function';
+  }
+
+  private waitOnLink(timeoutMs: number): void {
+    if (this.waitingOnLink) return;
+    this.waitingOnLink = true;
+    this.linkWaits++;
+    this.link.waitForFrames!(Math.min(timeoutMs, MAX_LINK_WAIT_MS)).then(
+      (traffic) => {
+        this.waitingOnLink = false;
+        if (traffic) { this.emptyPolls = 0; this.sleepUs = 1; }
+        this.pump();
+      },
+      (err: Error) => {
+        // The port went away under us (closed): stop waiting there, keep polling on timers.
+        this.waitingOnLink = false;
+        this.linkWaitError = err;
+        this.pump();
+      },
+    );
+  }
+  /** Sleeps taken in `link.waitForFrames`, for tests and the idle benchmark. */
+  linkWaits = 0;
+  /** The last error `waitForFrames` gave (then the driver polls on timers instead). */
+  linkWaitError: Error | null = null;
 
   /** The idle policy for polled links: how long until the next look at the queue. */
   private idleDelayUs(busy: boolean): number {
