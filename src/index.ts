@@ -22,3 +22,8 @@ export { WorkerStack, type WorkerPoolOptions, type WorkerInfo, type WorkerCounte
 export { BridgeSocket, BridgeServer } from './workers/bridge.js';
 export type { WorkerAppContext } from './workers/protocol.js';
 export { RssSteering, ToeplitzIpv4, toeplitzHash, SYMMETRIC_RSS_KEY, MICROSOFT_RSS_KEY, type RssSteeringOptions } from './rss/toeplitz.js';
+// The DPDK link: the native addon is loaded only when a link is opened, so importing
+// 'wasm-tcpip' works on machines without libdpdk.
+export { DpdkLink, type DpdkLinkOptions, type DpdkOpenOptions, type DpdkLinkStats } from './links/dpdk.js';
+export { DpdkError } from './dpdk/errors.js';
+export type { EalOptions } from './dpdk/eal.js';
