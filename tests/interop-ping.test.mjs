@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { tapOrSkip, openTap, run, startCapture, checkCapture } from './support/tap.mjs';
+import { tapOrSkip, openTap, run, startCapture, checkCapture, notedNegativeZero } from './support/tap.mjs';
 
 const FILE = 'tests/interop-ping.test.mjs';
 const TAP = 1;
@@ -38,6 +38,7 @@ if (tapOrSkip(FILE, ['ping', 'tcpdump', 'tshark'])) {
     assert.is(c['icmp.tx.echo_reply'], PINGS);
     const seen = await checkCapture(pcap, plan.stack);
     assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
+    notedNegativeZero(seen);
     // Requests and replies (an ARP exchange on top) are all there, but for what tcpdump dropped.
     assert.ok(seen.frames + dropped >= 2 * PINGS, `frames captured: ${seen.frames}, dropped by the kernel: ${dropped}`);
     assert.ok(seen.fromStack + dropped >= PINGS, `frames from the stack: ${seen.fromStack}`);
