@@ -206,6 +206,9 @@ export class BridgeWorker {
   }
 
   private open(id: number, socket: Socket, toWorker: FrameRing, toMain: FrameRing): void {
-    this.channels.set(id, new WorkerChannel(id, socket, toWorker, toMain, this.mainBell, this.post, (c) => this.channels.delete(c)));
+    const channel = new WorkerChannel(id, socket, toWorker, toMain, this.mainBell, this.post, (c) => this.channels.delete(c));
+    this.channels.set(id, channel);
+    // The main thread may have filled the ring (and rung) before this message arrived: look now.
+    channel.pullFromMain();
   }
 }

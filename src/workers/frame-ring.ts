@@ -131,15 +131,16 @@ export class Doorbell {
   watch(fn: () => void): void {
     if (this.watching) throw new Error('wasm-tcpip: a doorbell has one watcher');
     this.watching = true;
-    const arm = (): void => {
+    // Re-armed before `fn` runs: an exception in `fn` surfaces (uncaught) without stopping the watch.
+    const fire = (): void => {
       if (this.closed) return;
-      const seen = Atomics.load(this.word, 0);
-      const r = waitAsync(this.word, 0, seen);
-      if (r.async) {
-        (r.value as Promise<string>).then(() => { if (!this.closed) { fn(); arm(); } }, () => {});
-      } else {
-        setImmediate(() => { if (!this.closed) { fn(); arm(); } });
-      }
+      arm();
+      fn();
+    };
+    const arm = (): void => {
+      const r = waitAsync(this.word, 0, Atomics.load(this.word, 0));
+      if (r.async) (r.value as Promise<string>).then(fire);
+      else setImmediate(fire);
     };
     arm();
   }
