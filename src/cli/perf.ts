@@ -2,7 +2,8 @@
 // connection to a sink that hashes what arrives; the result says whether the data arrived
 // intact, how long it took and how many segments were retransmitted.
 //
-// Link: `memory` (two stacks in this process over a MemoryLink pair, optionally impaired).
+// Link: `memory` (two stacks in this process over a MemoryLink pair, optionally impaired), or
+// `tap` (root: the kernel's TCP sends to the stack across a DPDK net_tap, src/cli/perf-tap.ts).
 // Exit code: 0 only when the data arrived intact.
 
 import { createHash } from 'node:crypto';
@@ -15,18 +16,23 @@ import { seededChunks } from '../util/seeded-bytes.js';
 import { createStack } from '../stack/stack.js';
 import { MemoryLink } from '../links/memory.js';
 import { VirtualClock } from '../clock/clock.js';
+import { parseIpv4 } from '../net/ipv4.js';
 
 const USAGE = `Usage: wasm-tcpip perf [options]
 
 Measures TCP goodput: one connection carries --bytes seeded bytes to a sink that checks them.
 
 Options:
-  --link memory         two stacks in this process (default)
+  --link memory|tap     memory: two stacks in this process (default); tap (root, libdpdk): the
+                        kernel's TCP sends to the stack across a DPDK net_tap device
   --bytes SIZE          bytes to send (default 64M; K/M/G suffixes are binary)
   --impair LIST         memory link impairment: loss=P,reorder=P,dup=P,corrupt=P,delay=1ms,jitter=100us,rate=1G
   --seed N              seed for the data, the stacks and the impairment (default 1)
   --clock real|virtual  real: wall time; virtual: simulated time (goodput over simSeconds). Default:
                         virtual when --impair is given (a simulated network), real otherwise
+  --tap NAME            tap link: interface to create (default wtap0)
+  --kernel CIDR         tap link: the kernel side's address (default 10.99.0.1/24)
+  --stack ADDR          tap link: the stack's address (default 10.99.0.2)
   --json                print one JSON object instead of text
 `;
 
@@ -100,7 +106,7 @@ function retransmitCount(counters: Record<string, number>): number {
 
 export const command: Command = {
   name: 'perf',
-  summary: 'Measure TCP goodput between two stacks over a memory link; prints JSON with --json',
+  summary: 'Measure TCP goodput between two stacks over a memory link, or from the kernel over a tap; prints JSON with --json',
   usage: USAGE,
   async run(argv) {
     const { values } = asUsage(() => parseArgs({
@@ -112,6 +118,9 @@ export const command: Command = {
           seed: { type: 'string', default: '1' },
           clock: { type: 'string' },
           json: { type: 'boolean', default: false },
+          tap: { type: 'string', default: 'wtap0' },
+          kernel: { type: 'string', default: '10.99.0.1/24' },
+          stack: { type: 'string', default: '10.99.0.2' },
         },
         strict: true,
       }));
@@ -124,8 +133,16 @@ export const command: Command = {
     let result: PerfResult;
     if (values.link === 'memory') {
       result = await perfMemory({ bytes, seed, impair, clock });
+    } else if (values.link === 'tap') {
+      if (Object.keys(impair).length) throw new UsageError('--impair applies to --link memory only (the tap is a real link)');
+      if (clock !== 'real') throw new UsageError('--link tap runs on real time only: drop --clock virtual');
+      const [kernelAddr, prefix] = values.kernel!.split('/');
+      if (parseIpv4(kernelAddr) === null || !(Number(prefix) >= 1 && Number(prefix) <= 30)) throw new UsageError(`--kernel: '${values.kernel}' is not an IPv4 address with a prefix, like 10.99.0.1/24`);
+      if (parseIpv4(values.stack!) === null) throw new UsageError(`--stack: '${values.stack}' is not an IPv4 address, like 10.99.0.2`);
+      const { perfTap } = await import('./perf-tap.js');
+      result = await perfTap({ bytes, seed, tap: values.tap!, kernel: values.kernel!, stack: values.stack! });
     } else {
-      throw new UsageError(`--link: '${values.link}' is not supported (memory)`);
+      throw new UsageError(`--link: '${values.link}' is not supported (memory or tap)`);
     }
     if (values.json) console.log(JSON.stringify(result));
     else {
