@@ -200,7 +200,8 @@ test('an application module without a start function fails createStack with the 
 
 test('worker options are validated before any thread starts', async () => {
   const [port] = SharedMemoryLink.pair({ queues: 2 });
-  await rejects(createStack({ workers: 3, app: ECHO_APP, link: port, address: '10.0.0.1/24' }), /2 queues but options.workers is 3/);
+  const mismatch = await rejects(createStack({ workers: 3, app: ECHO_APP, link: port, address: '10.0.0.1/24' }), /2 queues but options.workers is 3/);
+  assert.is(mismatch.code, 'ERR_OUT_OF_RANGE');
   await rejects(createStack({ workers: 0, app: ECHO_APP, link: port, address: '10.0.0.1/24' }), /options.workers must be an integer from 1 to 64/);
   await rejects(createStack({ workers: 2, link: port, address: '10.0.0.1/24' }), /options.app must be the application module/);
   await rejects(createStack({ workers: 2, app: ECHO_APP, link: {}, address: '10.0.0.1/24' }), /options.link must be a multi-queue link/);

@@ -27,6 +27,10 @@ export const MICROSOFT_RSS_KEY: Uint8Array = Uint8Array.from([
   0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ]);
 
+function rangeError(message: string): RangeError {
+  return Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
+}
+
 /** Redirection table entries by default (a power of two, as the stack requires). */
 export const DEFAULT_RETA_SIZE = 128;
 
@@ -43,7 +47,7 @@ function keyWindow(key: Uint8Array, bit: number): number {
 /** Toeplitz hash of `input` under `key` (which must be at least input.length + 4 bytes). */
 export function toeplitzHash(key: Uint8Array, input: Uint8Array): number {
   if (key.length < input.length + 4) {
-    throw new RangeError(`toeplitzHash: a ${input.length}-byte input needs a key of at least ${input.length + 4} bytes, got ${key.length}`);
+    throw rangeError(`toeplitzHash: a ${input.length}-byte input needs a key of at least ${input.length + 4} bytes, got ${key.length}`);
   }
   let result = 0;
   for (let i = 0; i < input.length * 8; i++) {
@@ -59,7 +63,7 @@ export class ToeplitzIpv4 {
 
   constructor(readonly key: Uint8Array = SYMMETRIC_RSS_KEY) {
     if (!(key instanceof Uint8Array) || key.length !== 40) {
-      throw new RangeError(`RSS key must be a Uint8Array of 40 bytes, got ${key instanceof Uint8Array ? `${key.length} bytes` : typeof key}`);
+      throw rangeError(`RSS key must be a Uint8Array of 40 bytes, got ${key instanceof Uint8Array ? `${key.length} bytes` : typeof key}`);
     }
     for (let j = 0; j < 12; j++) {
       for (let v = 0; v < 256; v++) {
@@ -104,15 +108,15 @@ export class RssSteering {
   constructor(options: RssSteeringOptions) {
     const { queues } = options;
     if (!Number.isInteger(queues) || queues < 1 || queues > 256) {
-      throw new RangeError(`RSS queues must be an integer from 1 to 256, got ${String(queues)}`);
+      throw rangeError(`RSS queues must be an integer from 1 to 256, got ${String(queues)}`);
     }
     this.queues = queues;
     this.hash = new ToeplitzIpv4(options.key ?? SYMMETRIC_RSS_KEY);
     const reta = options.reta ?? Uint8Array.from({ length: DEFAULT_RETA_SIZE }, (_, i) => i % queues);
     if (!(reta instanceof Uint8Array) || reta.length < 1 || reta.length > 512 || (reta.length & (reta.length - 1)) !== 0) {
-      throw new RangeError('RSS reta must be a Uint8Array whose length is a power of two from 1 to 512');
+      throw rangeError('RSS reta must be a Uint8Array whose length is a power of two from 1 to 512');
     }
-    for (const q of reta) if (q >= queues) throw new RangeError(`RSS reta names queue ${q}, but there are ${queues} queues`);
+    for (const q of reta) if (q >= queues) throw rangeError(`RSS reta names queue ${q}, but there are ${queues} queues`);
     this.reta = Uint8Array.from(reta);
   }
 

@@ -195,7 +195,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
     if (this.closePromise) return this.closePromise;
     const timeoutMs = options.timeoutMs ?? 10_000;
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
-      return Promise.reject(new RangeError(`options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`));
+      return Promise.reject(Object.assign(new RangeError(`options.timeoutMs must be a non-negative number of milliseconds, got ${String(timeoutMs)}`), { code: 'ERR_OUT_OF_RANGE' }));
     }
     this.closing = true;
     this.closePromise = (async () => {
@@ -256,15 +256,15 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
 export async function createWorkerStack(options: WorkerPoolOptions): Promise<WorkerStack> {
   const { workers, app, link } = options as WorkerPoolOptions & Record<string, unknown>;
   if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new RangeError(`options.workers must be an integer from 1 to 64, got ${String(workers)}`);
+    throw Object.assign(new RangeError(`options.workers must be an integer from 1 to 64, got ${String(workers)}`), { code: 'ERR_OUT_OF_RANGE' });
   }
   let appUrl: string;
   if (app instanceof URL) appUrl = app.href;
   else if (typeof app === 'string' && app !== '') appUrl = app.startsWith('file:') ? app : pathToFileURL(resolvePath(app)).href;
-  else throw new TypeError(`options.app must be the application module run in every worker: a path like './app.mjs' or a file: URL, got ${typeof app}`);
+  else throw Object.assign(new TypeError(`options.app must be the application module run in every worker: a path like './app.mjs' or a file: URL, got ${typeof app}`), { code: 'ERR_INVALID_ARG_TYPE' });
   const port = await portOf(link, workers);
   if (options.clock !== undefined && options.clock !== 'real') {
-    throw new TypeError("options.clock must be 'real' with workers: each worker runs its own real clock (a virtual clock cannot cross threads)");
+    throw Object.assign(new TypeError("options.clock must be 'real' with workers: each worker runs its own real clock (a virtual clock cannot cross threads)"), { code: 'ERR_INVALID_ARG_VALUE' });
   }
   const stackOptions: Record<string, unknown> = {};
   // Everything else is a createStack option of each worker's own stack, validated there.
@@ -332,7 +332,7 @@ interface QueuesOfPort {
 async function portOf(link: unknown, workers: number): Promise<QueuesOfPort> {
   if (link instanceof SharedMemoryPort) {
     if (link.queues !== workers) {
-      throw new RangeError(`options.link has ${link.queues} queues but options.workers is ${workers}: give the link one queue per worker`);
+      throw Object.assign(new RangeError(`options.link has ${link.queues} queues but options.workers is ${workers}: give the link one queue per worker`), { code: 'ERR_OUT_OF_RANGE' });
     }
     const rss = link.endpoint(0).rss;
     return {
@@ -343,7 +343,7 @@ async function portOf(link: unknown, workers: number): Promise<QueuesOfPort> {
   }
   const spec = (link as DpdkQueuesSpec | null)?.dpdk;
   if (spec === null || typeof spec !== 'object') {
-    throw new TypeError('options.link must be a multi-queue link with one queue per worker, such as SharedMemoryLink.pair({ queues: N })[0], or { dpdk: { port } } for a configured DPDK port');
+    throw Object.assign(new TypeError('options.link must be a multi-queue link with one queue per worker, such as SharedMemoryLink.pair({ queues: N })[0], or { dpdk: { port } } for a configured DPDK port'), { code: 'ERR_INVALID_ARG_TYPE' });
   }
   const { loadDpdk } = await import('../dpdk/addon.js');
   const { resolvePortId } = await import('../dpdk/port.js');
