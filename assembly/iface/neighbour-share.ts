@@ -4,8 +4,10 @@
 // queue is special, and a worker never asks for an address another one already knows).
 //
 // Guarantees: listing is off until the host enables it (one queue: nothing to share);
-// the learned list keeps the latest `MAX_LISTED` entries of a burst (an address learned twice
-// is listed twice; the host publishes the last); an imported entry is confirmed as if a
+// the learned list holds up to `MAX_LISTED` entries between two reads by the host (an address
+// learned twice is listed twice; the host publishes both, the later wins); beyond that an
+// entry is counted in `arp.shared.list_full` and not shared (the other workers then resolve
+// it themselves, as without sharing); an imported entry is confirmed as if a
 // reply had arrived (fresh lifetime, waiting frames released at the next burst) but is not
 // listed again, so entries do not echo between workers. Counted: `arp.shared.out`,
 // `arp.shared.in`, `arp.shared.list_full`. Nothing allocates: both lists are static data.
