@@ -86,6 +86,28 @@ test('main-thread connections through the workers reach the peer intact', async 
   await peer.close();
 });
 
+test('socket options reach the worker; an idle main-thread socket times out', async () => {
+  const { workers, peer } = await setup();
+  peer.net.createServer((s) => s.pipe(s)).listen(9);
+  const socket = workers.net.connect({ host: '10.0.0.2', port: 9 });
+  await once(socket, 'connect');
+  assert.is(socket.setNoDelay(true), socket);
+  assert.is(socket.setKeepAlive(true, 1000), socket);
+  // A round trip after the options: they were applied in order on the worker's socket.
+  socket.write('ping');
+  const [echo] = await once(socket, 'data');
+  assert.is(String(echo), 'ping');
+  const timedOut = new Promise((resolve) => socket.setTimeout(50, resolve));
+  await timedOut;
+  assert.is(socket.destroyed, false, 'a timeout does not close the socket');
+  assert.throws(() => socket.setTimeout(-1), /non-negative/);
+  socket.setTimeout(0);
+  const got = await exchange(socket, 'bye');
+  assert.is(String(got), 'bye');
+  await workers.close({ timeoutMs: 2000 });
+  await peer.close();
+});
+
 test('a refused main-thread connection errors with ECONNREFUSED', async () => {
   const { workers, peer } = await setup();
   const socket = workers.net.connect(4444, '10.0.0.2');

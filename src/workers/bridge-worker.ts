@@ -178,7 +178,9 @@ export class BridgeWorker {
         if (!c) return true;
         if (m.op === 'end') { c.endRequested = true; c.pullFromMain(); }
         else if (m.op === 'destroy') c.socket.destroy();
-        else c.socket.resetAndDestroy();
+        else if (m.op === 'reset') c.socket.resetAndDestroy();
+        else if (m.op === 'noDelay') c.socket.setNoDelay(m.noDelay);
+        else if (m.op === 'keepAlive') c.socket.setKeepAlive(m.enable, m.initialDelay);
         return true;
       }
       default:

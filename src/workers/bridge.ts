@@ -51,6 +51,8 @@ export class BridgeSocket extends Duplex {
   private peerEnded = false;
   private peerClosed = false;
   private readPaused = false;
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   /** @internal */
   constructor(
@@ -85,6 +87,41 @@ export class BridgeSocket extends Duplex {
     return this.localAddress === undefined ? {} : { address: this.localAddress, family: 'IPv4', port: this.localPort! };
   }
 
+  /** Nagle off (true) or on for the worker's connection, as `net.Socket#setNoDelay`. */
+  setNoDelay(noDelay = true): this {
+    this.hub.host.post(this.worker, { type: 'channel', channel: this.channel, op: 'noDelay', noDelay });
+    return this;
+  }
+
+  /** TCP keepalive on the worker's connection, as `net.Socket#setKeepAlive`. */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.hub.host.post(this.worker, { type: 'channel', channel: this.channel, op: 'keepAlive', enable, initialDelay });
+    return this;
+  }
+
+  /**
+   * Emits 'timeout' after `ms` without bytes read or written on this side (0 turns it off),
+   * as `net.Socket#setTimeout`; the socket stays open.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw Object.assign(new RangeError(`socket.setTimeout: ms must be a non-negative number, got ${String(ms)}`), { code: 'ERR_OUT_OF_RANGE' });
+    }
+    if (callback) this.once('timeout', callback);
+    this.idleMs = ms;
+    this.touch();
+    return this;
+  }
+
+  /** Node's sockets can be unreferenced; the workers keep the process alive anyway. */
+  ref(): this { return this; }
+  unref(): this { return this; }
+
+  private touch(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = this.idleMs > 0 && !this.destroyed ? setTimeout(() => { this.idleTimer = null; this.emit('timeout'); }, this.idleMs) : null;
+  }
+
   /** Sends an RST on the worker's connection and destroys this socket. */
   resetAndDestroy(): this {
     if (!this.peerClosed) this.hub.host.post(this.worker, { type: 'channel', channel: this.channel, op: 'reset' });
@@ -109,6 +146,7 @@ export class BridgeSocket extends Duplex {
       this.toMain.shift();
       freed = true;
       this.bytesRead += len;
+      if (this.idleTimer) this.touch();
       if (!this.push(chunk)) this.readPaused = true;
     }
     if (freed) this.hub.host.ringWorker(this.worker);
@@ -135,7 +173,10 @@ export class BridgeSocket extends Duplex {
         w.offset += n;
         pushed = true;
       }
-      if (pushed) this.hub.host.ringWorker(this.worker);
+      if (pushed) {
+        this.hub.host.ringWorker(this.worker);
+        if (this.idleTimer) this.touch();
+      }
       if (w.offset === w.chunk.length) {
         this.pendingWrite = null;
         this.bytesWritten += w.chunk.length;
@@ -161,6 +202,7 @@ export class BridgeSocket extends Duplex {
     const clean = error === null && this.writableFinished && this.readableEnded;
     if (!this.peerClosed && !clean) this.hub.host.post(this.worker, { type: 'channel', channel: this.channel, op: 'destroy' });
     this.hub.forget(this);
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
     if (this.pendingWrite) { const w = this.pendingWrite; this.pendingWrite = null; w.cb(error ?? new Error('socket destroyed')); }
     cb(error);
   }

@@ -42,7 +42,9 @@ export type ToWorker =
   | { type: 'listen'; id: number; server: number; port: number; host?: string; backlog?: number }
   | { type: 'unlisten'; id: number; server: number }
   | { type: 'connect'; id: number; channel: number; host: string; port: number; toWorker: FrameRingDescription; toMain: FrameRingDescription }
-  | { type: 'channel'; channel: number; op: 'end' | 'destroy' | 'reset' };
+  | { type: 'channel'; channel: number; op: 'end' | 'destroy' | 'reset' }
+  | { type: 'channel'; channel: number; op: 'noDelay'; noDelay: boolean }
+  | { type: 'channel'; channel: number; op: 'keepAlive'; enable: boolean; initialDelay: number };
 
 /** Worker -> main. */
 export type FromWorker =
