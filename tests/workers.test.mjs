@@ -88,6 +88,7 @@ test('32 connections spread by RSS over 4 workers echo intact; ARP learned once 
   const closed = await workers.close({ timeoutMs: 5000 });
   assert.is(closed.reset, 0);
   assert.is(closed.workers.length, 4);
+  assert.equal(closed.failed, []);
   await client.close();
 });
 
@@ -181,9 +182,24 @@ test('a worker that crashes is reported with its index; pending requests reject'
   assert.is(error.worker, owner);
   assert.is(error.message, `worker ${owner}: application failure in worker ${owner}`);
   await rejects(workers.counters(), new RegExp(`worker ${owner}`));
-  await workers.terminate();
+  // Closing still drains the others and stops every thread.
+  const closed = await workers.close({ timeoutMs: 1000 });
+  assert.equal(closed.failed, [owner]);
+  assert.is(closed.workers[owner], null);
+  assert.is(closed.workers.filter(Boolean).length, 3);
   socket.destroy();
   await client.close({ timeoutMs: 0 });
+});
+
+test('terminate stops every worker at once; later requests reject', async () => {
+  const [port] = SharedMemoryLink.pair({ queues: 2 });
+  const workers = await createStack({ workers: 2, app: ECHO_APP, link: port, address: '10.0.0.1/24' });
+  let errors = 0;
+  workers.on('error', () => { errors++; });
+  await workers.terminate();
+  const e = await rejects(workers.counters(), /worker 0: the worker has failed or exited/);
+  assert.is(e.code, 'ERR_WASM_TCPIP_WORKER');
+  assert.is(errors, 0, 'a terminate asked for is not an error');
 });
 
 test('an application module without a start function fails createStack with the worker index', async () => {

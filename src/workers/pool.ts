@@ -17,7 +17,8 @@
 //   handle (same code, `worker` set) and pending requests to that worker reject: nothing hangs.
 // - `close({ timeoutMs })` drains every worker's stack (Stack.close semantics), then releases
 //   the queues (none while another worker still polls its own), and resolves with the summed
-//   `{ drained, reset }` and the per-worker results once the threads exited.
+//   `{ drained, reset }` and the per-worker results once the threads exited; a worker that
+//   had failed is stopped and listed in `failed` (close never waits on a dead worker).
 // - `counters()` gives the sum over workers and each worker's own.
 
 import { EventEmitter } from 'node:events';
@@ -75,8 +76,10 @@ export interface WorkerInfo {
 }
 
 export interface WorkerCloseResult extends CloseResult {
-  /** Each worker's own result, by index. */
-  workers: CloseResult[];
+  /** Each worker's own result, by index (null for a worker that had failed: it was stopped). */
+  workers: (CloseResult | null)[];
+  /** Indexes of the workers that had failed. */
+  failed: number[];
 }
 
 export interface WorkerCounters {
@@ -199,19 +202,23 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
     }
     this.closing = true;
     this.closePromise = (async () => {
-      const results = await Promise.all(this.threads.map((_, w) =>
-        this.request(w, { type: 'close', id: this.nextId(), timeoutMs }).catch((e) => { throw e; }))) as CloseResult[];
+      // A worker that failed (or fails now) has nothing to drain: it is left out and stopped.
+      const ask = (w: number, m: ToWorker & { id: number }): Promise<unknown> =>
+        this.request(w, m).catch(() => { this.failed[w] = true; return null; });
+      const results = await Promise.all(this.threads.map((_, w) => ask(w, { type: 'close', id: this.nextId(), timeoutMs }))) as (CloseResult | null)[];
       this.hub.close();
       // Every worker stopped polling: now the queues (and a DPDK port) may go.
-      await Promise.all(this.threads.map((_, w) => this.request(w, { type: 'release', id: this.nextId() })));
+      await Promise.all(this.threads.map((_, w) => (this.failed[w] ? null : ask(w, { type: 'release', id: this.nextId() }))));
       await Promise.all(this.threads.map((t, w) => this.exited[w] ? undefined : new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { void t.terminate(); }, EXIT_GRACE_MS);
+        const timer = setTimeout(() => { void t.terminate(); }, this.failed[w] ? 0 : EXIT_GRACE_MS);
         t.once('exit', () => { clearTimeout(timer); resolve(); });
       })));
+      const done = results.filter((r): r is CloseResult => r !== null);
       return {
-        drained: results.reduce((s, r) => s + r.drained, 0),
-        reset: results.reduce((s, r) => s + r.reset, 0),
+        drained: done.reduce((s, r) => s + r.drained, 0),
+        reset: done.reduce((s, r) => s + r.reset, 0),
         workers: results,
+        failed: results.flatMap((r, w) => (r === null ? [w] : [])),
       };
     })();
     return this.closePromise;
