@@ -3,7 +3,9 @@
 // served beside the stack in a worker (direct) and served by main-thread code through the
 // bridge (bridged), with a peer stack on the other side of a SharedMemoryLink. The added
 // round trip crosses the thread boundary twice (worker -> main, main -> worker): the figure
-// per hop is half of it.
+// per hop is half of it. The added figures are differences of quantiles of two runs, not
+// quantiles of a difference: with other load on the machine the p99 one is noise (it can
+// even come out negative); the p50 one is the steady cost.
 //
 // Usage: node bench/bridge.mjs [--json] [--rounds N] [--mib M]
 //   N: 64-byte ping-pongs per case (default 5000, after 500 to warm up)
