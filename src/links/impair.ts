@@ -23,7 +23,7 @@
 // `reorderHold` if none come).
 
 import { Prng, validateSeed } from '../util/prng.js';
-import { Desc, LinkWrapper, type FrameRings, type Link } from './link.js';
+import { Desc, LinkWrapper, RxSlotWriter, type FrameRings, type Link } from './link.js';
 
 /** The impairments, as a user writes them. Probabilities are 0-1; times µs or '1ms'. */
 export interface ImpairmentOptions {
@@ -443,8 +443,8 @@ export class ImpairedLink extends LinkWrapper {
   private txPath: FramePath | null = null;
   private rxPath: FramePath | null = null;
   private rings: FrameRings | null = null;
-  /** Default data addresses of the RX and TX slots, read at attach. */
-  private rxSlotAddr = new Uint32Array(0);
+  private rx: RxSlotWriter | null = null;
+  /** Default data addresses of the TX slots, read at attach. */
   private txSlotAddr = new Uint32Array(0);
 
   constructor(inner: Link, options: ImpairOptions = {}) {
@@ -469,10 +469,8 @@ export class ImpairedLink extends LinkWrapper {
 
   override attach(rings: FrameRings, wake: (atUs: number) => void): void {
     this.rings = rings;
-    rings.instance.refreshViews();
+    this.rx = new RxSlotWriter(rings);
     const dv = rings.instance.dv;
-    this.rxSlotAddr = new Uint32Array(rings.rxSlots);
-    for (let i = 0; i < rings.rxSlots; i++) this.rxSlotAddr[i] = dv.getUint32(rings.rxDesc + i * Desc.SIZE + Desc.ADDR, true);
     this.txSlotAddr = new Uint32Array(rings.txSlots);
     for (let i = 0; i < rings.txSlots; i++) this.txSlotAddr[i] = dv.getUint32(rings.txDesc + i * Desc.SIZE + Desc.ADDR, true);
     if (this.impairTx) this.txPath = new FramePath(this.impairment, this.queueFrames, rings.txSlotBytes, this.seed, 0);
@@ -496,14 +494,8 @@ export class ImpairedLink extends LinkWrapper {
     }
     let k = 0;
     for (let slot = path.peek(nowUs); slot >= 0 && k < rings.rxSlots; slot = path.peek(nowUs)) {
-      const d = rings.rxDesc + k * Desc.SIZE;
-      const addr = this.rxSlotAddr[k];
       const len = path.len[slot];
-      inst.u8.set(path.data.subarray(slot * path.slotBytes, slot * path.slotBytes + len), addr);
-      dv.setUint32(d + Desc.ADDR, addr, true);
-      dv.setUint32(d + Desc.LEN, len, true);
-      dv.setUint32(d + Desc.FLAGS, path.flags[slot], true);
-      dv.setUint32(d + Desc.RSS, path.aux[slot], true);
+      this.rx!.put(k, path.data.subarray(slot * path.slotBytes, slot * path.slotBytes + len), path.flags[slot], path.aux[slot]);
       path.shift();
       k++;
     }

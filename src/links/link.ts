@@ -86,3 +86,32 @@ export abstract class LinkWrapper implements Link {
     return this.inner.waitForFrames ? this.inner.waitForFrames(timeoutMs) : Promise.resolve(false);
   }
 }
+
+/**
+ * The copying receive path every JS link shares: remembers each RX slot's default address at
+ * attach, and writes a received frame plus its descriptor into slot k. Call
+ * `rings.instance.refreshViews()` once per burst before the first `put`.
+ */
+export class RxSlotWriter {
+  private readonly slotAddr: Uint32Array;
+
+  constructor(private readonly rings: FrameRings) {
+    rings.instance.refreshViews();
+    const dv = rings.instance.dv;
+    this.slotAddr = new Uint32Array(rings.rxSlots);
+    for (let i = 0; i < rings.rxSlots; i++) this.slotAddr[i] = dv.getUint32(rings.rxDesc + i * Desc.SIZE + Desc.ADDR, true);
+  }
+
+  /** Copies `frame` (at most rxSlotBytes long: the caller checks) into RX slot `k`. */
+  put(k: number, frame: Uint8Array, flags = 0, rss = 0): void {
+    const inst = this.rings.instance;
+    const dv = inst.dv;
+    const d = this.rings.rxDesc + k * Desc.SIZE;
+    const addr = this.slotAddr[k];
+    inst.u8.set(frame, addr);
+    dv.setUint32(d + Desc.ADDR, addr, true);
+    dv.setUint32(d + Desc.LEN, frame.length, true);
+    dv.setUint32(d + Desc.FLAGS, flags, true);
+    dv.setUint32(d + Desc.RSS, rss, true);
+  }
+}

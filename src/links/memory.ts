@@ -20,7 +20,7 @@ import {
   FramePath, IMPAIRMENT_KEYS, optionRangeError, optionTypeError, parseImpairment, parseQueueFrames, rejectUnknownKeys,
   type ImpairmentOptions, type PathStats,
 } from './impair.js';
-import { Desc, type FrameRings, type Link } from './link.js';
+import { Desc, RxSlotWriter, type FrameRings, type Link } from './link.js';
 
 export interface MemoryLinkOptions extends ImpairmentOptions {
   /** Largest IP packet carried, 68-9000 (default 1500). */
@@ -63,7 +63,7 @@ export class MemoryLink implements Link {
   private peer!: MemoryLink;
   private rings: FrameRings | null = null;
   private wake: ((atUs: number) => void) | null = null;
-  private rxSlotAddr = new Uint32Array(0);
+  private rx: RxSlotWriter | null = null;
   private closed = false;
   private rxFrames = 0;
   private rxBytes = 0;
@@ -103,10 +103,7 @@ export class MemoryLink implements Link {
   attach(rings: FrameRings, wake: (atUs: number) => void): void {
     this.rings = rings;
     this.wake = wake;
-    rings.instance.refreshViews();
-    const dv = rings.instance.dv;
-    this.rxSlotAddr = new Uint32Array(rings.rxSlots);
-    for (let i = 0; i < rings.rxSlots; i++) this.rxSlotAddr[i] = dv.getUint32(rings.rxDesc + i * Desc.SIZE + Desc.ADDR, true);
+    this.rx = new RxSlotWriter(rings);
     const pending = this.incoming.pendingUs();
     if (pending !== Infinity) wake(pending);
   }
@@ -114,9 +111,8 @@ export class MemoryLink implements Link {
   receive(nowUs: number): number {
     const rings = this.rings;
     if (rings === null || this.closed) return 0;
-    const inst = rings.instance;
-    inst.refreshViews();
-    const dv = inst.dv;
+    rings.instance.refreshViews();
+    const rx = this.rx!;
     const path = this.incoming;
     let k = 0;
     for (let slot = path.peek(nowUs); slot >= 0 && k < rings.rxSlots; slot = path.peek(nowUs)) {
@@ -126,13 +122,7 @@ export class MemoryLink implements Link {
         path.shift();
         continue;
       }
-      const d = rings.rxDesc + k * Desc.SIZE;
-      const addr = this.rxSlotAddr[k];
-      inst.u8.set(path.data.subarray(slot * path.slotBytes, slot * path.slotBytes + len), addr);
-      dv.setUint32(d + Desc.ADDR, addr, true);
-      dv.setUint32(d + Desc.LEN, len, true);
-      dv.setUint32(d + Desc.FLAGS, 0, true);
-      dv.setUint32(d + Desc.RSS, 0, true);
+      rx.put(k, path.data.subarray(slot * path.slotBytes, slot * path.slotBytes + len));
       path.shift();
       this.rxFrames++;
       this.rxBytes += len;

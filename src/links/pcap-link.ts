@@ -20,7 +20,7 @@
 import { LINKTYPE_ETHERNET, PcapFormatError } from '../pcap/format.js';
 import { PcapReader, type PcapFrame, type PcapRecord } from '../pcap/reader.js';
 import { optionRangeError, optionTypeError, rejectUnknownKeys } from './impair.js';
-import { Desc, type FrameRings, type Link } from './link.js';
+import { Desc, RxSlotWriter, type FrameRings, type Link } from './link.js';
 
 export interface PcapLinkOptions {
   /** Capture file to read. Give this or `data`. */
@@ -88,7 +88,7 @@ export class PcapLink implements Link {
   private readonly toIp: number | null;
   private readonly collect: boolean;
   private rings: FrameRings | null = null;
-  private rxSlotAddr = new Uint32Array(0);
+  private rx: RxSlotWriter | null = null;
   /** The next frame to feed (already filtered), or null at the end of the capture. */
   private nextRecord: PcapRecord | null = null;
   private nextAt = Infinity;
@@ -138,19 +138,14 @@ export class PcapLink implements Link {
 
   attach(rings: FrameRings, wake: (atUs: number) => void): void {
     this.rings = rings;
-    rings.instance.refreshViews();
-    const dv = rings.instance.dv;
-    this.rxSlotAddr = new Uint32Array(rings.rxSlots);
-    for (let i = 0; i < rings.rxSlots; i++) this.rxSlotAddr[i] = dv.getUint32(rings.rxDesc + i * Desc.SIZE + Desc.ADDR, true);
+    this.rx = new RxSlotWriter(rings);
     if (this.nextAt !== Infinity) wake(this.nextAt);
   }
 
   receive(nowUs: number): number {
     const rings = this.rings;
     if (rings === null || this.closed) return 0;
-    const inst = rings.instance;
-    inst.refreshViews();
-    const dv = inst.dv;
+    rings.instance.refreshViews();
     let k = 0;
     while (this.nextRecord !== null && this.nextAt <= nowUs && k < rings.rxSlots) {
       const r = this.nextRecord;
@@ -159,13 +154,7 @@ export class PcapLink implements Link {
       } else if (r.capturedLength > rings.rxSlotBytes) {
         this.counts['dropped.oversize']++;
       } else {
-        const d = rings.rxDesc + k * Desc.SIZE;
-        const addr = this.rxSlotAddr[k];
-        inst.u8.set(r.data.subarray(r.offset, r.offset + r.capturedLength), addr);
-        dv.setUint32(d + Desc.ADDR, addr, true);
-        dv.setUint32(d + Desc.LEN, r.capturedLength, true);
-        dv.setUint32(d + Desc.FLAGS, 0, true);
-        dv.setUint32(d + Desc.RSS, 0, true);
+        this.rx!.put(k, r.data.subarray(r.offset, r.offset + r.capturedLength));
         this.counts.rxFrames++;
         this.counts.rxBytes += r.capturedLength;
         k++;

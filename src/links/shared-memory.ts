@@ -27,7 +27,7 @@ import {
   FramePath, IMPAIRMENT_KEYS, optionRangeError, optionTypeError, parseImpairment, parseQueueFrames, rejectUnknownKeys,
   type Impairment, type ImpairmentOptions,
 } from './impair.js';
-import { Desc, type FrameRings, type Link } from './link.js';
+import { Desc, RxSlotWriter, type FrameRings, type Link } from './link.js';
 import { Doorbell, FrameRing, type FrameRingDescription } from '../workers/frame-ring.js';
 import { MICROSOFT_RSS_KEY, RssSteering, SYMMETRIC_RSS_KEY } from '../rss/toeplitz.js';
 
@@ -134,7 +134,7 @@ export class SharedMemoryLink implements Link {
   private readonly rung: Uint8Array;
   private rings: FrameRings | null = null;
   private wake: ((atUs: number) => void) | null = null;
-  private rxSlotAddr = new Uint32Array(0);
+  private rx: RxSlotWriter | null = null;
   private nextIncoming = 0;
   private closed = false;
   private rxFrames = 0;
@@ -259,10 +259,7 @@ export class SharedMemoryLink implements Link {
   attach(rings: FrameRings, wake: (atUs: number) => void): void {
     this.rings = rings;
     this.wake = wake;
-    rings.instance.refreshViews();
-    const dv = rings.instance.dv;
-    this.rxSlotAddr = new Uint32Array(rings.rxSlots);
-    for (let i = 0; i < rings.rxSlots; i++) this.rxSlotAddr[i] = dv.getUint32(rings.rxDesc + i * Desc.SIZE + Desc.ADDR, true);
+    this.rx = new RxSlotWriter(rings);
     this.bell.watch(() => { if (!this.closed) wake(0); });
     if (this.incoming.some((r) => r.size > 0)) wake(0);
   }
@@ -271,10 +268,8 @@ export class SharedMemoryLink implements Link {
     const rings = this.rings;
     if (rings === null || this.closed) return 0;
     this.flush(nowUs);
-    const inst = rings.instance;
-    inst.refreshViews();
-    const dv = inst.dv;
-    const u8 = inst.u8;
+    rings.instance.refreshViews();
+    const rx = this.rx!;
     const count = this.incoming.length;
     let k = 0;
     let idle = 0;
@@ -291,13 +286,7 @@ export class SharedMemoryLink implements Link {
         ring.shift();
         continue;
       }
-      const d = rings.rxDesc + k * Desc.SIZE;
-      const addr = this.rxSlotAddr[k];
-      u8.set(ring.bytes.subarray(at, at + len), addr);
-      dv.setUint32(d + Desc.ADDR, addr, true);
-      dv.setUint32(d + Desc.LEN, len, true);
-      dv.setUint32(d + Desc.FLAGS, 0, true);
-      dv.setUint32(d + Desc.RSS, 0, true);
+      rx.put(k, ring.bytes.subarray(at, at + len));
       ring.shift();
       this.rxFrames++;
       this.rxBytes += len;
