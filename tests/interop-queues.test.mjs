@@ -82,7 +82,7 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     assert.ok(perWorker.every((n) => n > 0), `both workers accept connections: ${perWorker.join(' / ')}`);
     assert.is(total['handoff.in'], total['handoff.out'], 'every frame handed out was taken in');
     assert.is(total['drop.tcp.no_connection'] ?? 0, 0, 'no segment met a worker without its connection');
-    console.log(`  per worker: connections ${perWorker.join(' / ')}; hand-offs out ${workers.map((w) => w['handoff.out']).join(' / ')}, ` +
+    console.log(`note: per worker: connections ${perWorker.join(' / ')}; hand-offs out ${workers.map((w) => w['handoff.out']).join(' / ')}, ` +
       `in ${workers.map((w) => w['handoff.in']).join(' / ')}; frames in ${workers.map((w) => w['eth.rx.frames']).join(' / ')}`);
     const seen = await checkCapture(pcap, plan.stack);
     assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
