@@ -6,8 +6,8 @@
 // Guarantees:
 // - `intact` is true only when the sink received exactly N bytes whose SHA-256 equals that of
 //   the seeded stream, which the sender hashes as it sends.
-// - `seconds` runs from the sender's connect to the sink seeing the sender's FIN;
-//   `goodputMbps` is received bits over that time.
+// - `seconds` runs from the sink accepting the connection to the sink seeing the sender's
+//   FIN (the sender process's start-up is not in it); `goodputMbps` is received bits over it.
 // - `retransmits` sums the kernel sender's retransmitted segments (`retrans` of `ss -ti`,
 //   read while the connection is still established, after the sink acknowledged every byte)
 //   and the stack's own retransmission counters.
@@ -74,9 +74,11 @@ export async function perfTap(o: TapPerfOptions): Promise<PerfResult> {
     await link.port.waitForLink(5000);
     const hash = createHash('sha256');
     let received = 0;
+    let acceptedAt = 0n;
     let finishedAt = 0n;
     const sinkDone = new Promise<void>((resolve, reject) => {
       const sink = stack.net.createServer((sock) => {
+        acceptedAt = process.hrtime.bigint();
         sock.on('data', (d: Buffer) => {
           hash.update(d);
           received += d.length;
@@ -90,10 +92,9 @@ export async function perfTap(o: TapPerfOptions): Promise<PerfResult> {
     });
     // Awaited below, after the sender; a sink error before then must not go unhandled.
     sinkDone.catch(() => undefined);
-    const started = process.hrtime.bigint();
     const report = await runSenderChild(o.stack, o.bytes, o.seed, kernelAddress);
     await sinkDone;
-    const seconds = Number(finishedAt - started) / 1e9;
+    const seconds = Number(finishedAt - acceptedAt) / 1e9;
     const sha256 = hash.digest('hex');
     let stackRetransmits = 0;
     for (const [name, v] of Object.entries(stack.counters())) if (/^tcp\.tx\.retrans/.test(name)) stackRetransmits += v;
@@ -128,7 +129,8 @@ function runSenderChild(host: string, bytes: number, seed: number, bindAddress: 
 
 /** Total retransmitted segments of the kernel's connection from local `port` (`ss -ti`). */
 function kernelRetransmits(localPort: number): number {
-  const info = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${localPort} )`], { encoding: 'utf8' });
+  const info = execFileSync('ss', ['-tinH', 'state', 'established', 'sport', '=', `:${localPort}`], { encoding: 'utf8' });
+  if (info.trim() === '') throw new Error(`ss shows no established connection from port ${localPort}: cannot read its retransmissions`);
   const m = /\bretrans:\d+\/(\d+)/.exec(info);
   return m ? Number(m[1]) : 0;
 }

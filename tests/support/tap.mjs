@@ -59,7 +59,7 @@ export function tapOrSkip(file, commands = []) {
 /**
  * Starts EAL with the file's tap, opens a link on it (`queues` queues configured; the link
  * on queue 0 when `link` is true), addresses the kernel side and waits for the link.
- * Returns { plan, link?, portId }.
+ * Returns { plan, port, portId, link } (link null when `link` is false).
  */
 export async function openTap(n, { queues = 1, link = true } = {}) {
   const plan = tapPlan(n);
@@ -81,9 +81,9 @@ export async function openTap(n, { queues = 1, link = true } = {}) {
  * Runs a command to its end (killed after `timeoutMs`). Resolves with { code, signal, out,
  * err, length, sha }: with `hashStdout` the output is not kept, only its length and SHA-256.
  */
-export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000, cwd } = {}) {
+export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const hash = createHash('sha256');
     const chunks = [];
     let length = 0;
@@ -99,13 +99,6 @@ export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000, cwd } 
       resolve({ code, signal, out: Buffer.concat(chunks).toString(), err, length, sha: hashStdout ? hash.digest('hex') : null });
     });
   });
-}
-
-/** SHA-256 (hex) of a list of buffers. */
-export function sha256Of(buffers) {
-  const h = createHash('sha256');
-  for (const b of buffers) h.update(b);
-  return h.digest('hex');
 }
 
 /**
@@ -126,7 +119,7 @@ export async function startCapture(iface, file) {
       child.kill('SIGINT');
       await exited;
       const dropped = /(\d+) packets? dropped by kernel/.exec(err);
-      return { dropped: dropped ? Number(dropped[1]) : 0, report: err.trim() };
+      return { dropped: dropped ? Number(dropped[1]) : 0 };
     },
   };
 }
@@ -153,7 +146,7 @@ const PROBLEM_FIELDS = ['-E', 'separator=,', '-E', 'occurrence=a', '-E', 'aggreg
  * (the sum over the segment is 0xffff both ways), and the Linux kernel writes 0xffff itself
  * when it completes a checksum for a device (skb_checksum_help's CSUM_MANGLED_0), as does
  * DPDK net_tap's TX checksum offload. Measured here: frames from both the kernel and (with
- * offloads on) the tap port carry it, about one in 65,536, as expected.
+ * offloads on) the tap port carry it, about one frame in 65,536, as chance predicts.
  */
 const NEGATIVE_ZERO = 'TCP Checksum 0xffff instead of 0x0000 (see RFC 1624)';
 
