@@ -4,10 +4,10 @@
 // GET /bytes/N?seed=S intact (body SHA-256 = x-sha256 = the seeded stream's) and GET / the
 // stack's counters; ping is answered; SIGINT (Ctrl-C) to the demo closes it gracefully: exit 0
 // (npx passes it on), the closing line printed, the tap gone. Without root the same command says why and
-// runs the in-memory demo instead.
+// runs the in-memory demo instead; a tap name already taken is refused with the fix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,19 @@ if (tapOrSkip(FILE, ['curl', 'ping'])) {
     assert.equal(exit, { code: 0, signal: null }, `${demo.out}\n${demo.err}`);
     assert.match(demo.out, /\ndemo: closed: \d+ connections drained, 0 reset\n$/);
     assert.not.ok(existsSync(`/sys/class/net/${plan.iface}`), 'the tap went away with the demo');
+  });
+
+  test('the tap name already taken: an error naming the fix, exit 1, the interface left alone', () => {
+    execFileSync('ip', ['tuntap', 'add', 'dev', plan.iface, 'mode', 'tap']);
+    try {
+      const r = spawnSync(process.execPath, [join(ROOT_DIR, 'dist/cli/main.js'), 'demo', '--tap', plan.iface, '--kernel', `${plan.kernel}/${plan.prefix}`, '--stack', plan.stack],
+        { cwd: ROOT_DIR, encoding: 'utf8', timeout: 60_000 });
+      assert.is(r.status, 1, r.stdout + r.stderr);
+      assert.is(r.stderr, `wasm-tcpip: interface ${plan.iface} already exists (a running demo or perf owns it?): stop that process or pick another name with --tap (ERR_WASM_TCPIP_TAP_IN_USE)\n`);
+      assert.ok(existsSync(`/sys/class/net/${plan.iface}`));
+    } finally {
+      execFileSync('ip', ['tuntap', 'del', 'dev', plan.iface, 'mode', 'tap']);
+    }
   });
 
   test('without root the demo says why and runs between two stacks in memory', () => {

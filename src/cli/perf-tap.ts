@@ -16,7 +16,6 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { seededChunks } from '../util/seeded-bytes.js';
@@ -52,12 +51,10 @@ async function checkTapPerfPossible(tap: string): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw failure('ERR_WASM_TCPIP_DPDK_PERMISSION', 'perf --link tap creates a net_tap device, which needs root (CAP_NET_ADMIN): run it as root, or use --link memory');
   }
-  const { tapDemoAvailable } = await import('../demo/tap.js');
+  const { tapDemoAvailable, checkTapNameFree } = await import('../demo/tap.js');
   const why = await tapDemoAvailable();
   if (why !== null) throw failure('ERR_WASM_TCPIP_NO_DPDK', `perf --link tap: ${why}`);
-  if (existsSync(`/sys/class/net/${tap}`)) {
-    throw failure('ERR_WASM_TCPIP_TAP_IN_USE', `interface ${tap} already exists (a running demo or perf owns it?): stop that process or pick another name with --tap`);
-  }
+  checkTapNameFree(tap);
 }
 
 /** The kernel sends `bytes` seeded bytes to a sink on the stack over a net_tap device. */

@@ -3,7 +3,9 @@
 //
 // Guarantees: the kernel side is configured (address, link up, IPv6 off so router
 // solicitations stay out) and torn down with the device when the process exits; every
-// failure names what to fix (root, libdpdk, the interface name already taken).
+// failure names what to fix (root, libdpdk, the interface name already taken: net_tap would
+// attach to an existing tap as one more queue instead of failing, so the name is checked
+// first).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,9 +21,27 @@ export async function tapDemoAvailable(): Promise<string | null> {
   return null;
 }
 
-/** Configures the kernel side of the tap (`ip` from iproute2). */
+function tapError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Throws ERR_WASM_TCPIP_TAP_IN_USE when an interface named `iface` already exists. */
+export function checkTapNameFree(iface: string): void {
+  if (existsSync(`/sys/class/net/${iface}`)) {
+    throw tapError('ERR_WASM_TCPIP_TAP_IN_USE', `interface ${iface} already exists (a running demo or perf owns it?): stop that process or pick another name with --tap`);
+  }
+}
+
+/** Configures the kernel side of the tap (`ip` from iproute2); failures name the command. */
 export function addressKernelSide(iface: string, cidr: string): void {
-  const run = (args: string[]): void => { execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] }); };
+  const run = (args: string[]): void => {
+    try {
+      execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      const why = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim();
+      throw tapError('ERR_WASM_TCPIP_TAP_SETUP', `could not set up the kernel side of ${iface}: \`ip ${args.join(' ')}\` failed: ${why} (is ${cidr} already on another interface? pick another with --kernel)`);
+    }
+  };
   try {
     execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`], { stdio: 'ignore' });
   } catch {
@@ -33,6 +53,7 @@ export function addressKernelSide(iface: string, cidr: string): void {
 
 export async function tapDemo(o: DemoOptions): Promise<number> {
   const { DpdkLink } = await import('../links/dpdk.js');
+  checkTapNameFree(o.tap);
   // RX interrupts: when idle the stack sleeps until traffic instead of polling.
   const link = DpdkLink.open({ eal: { vdevs: [`net_tap0,iface=${o.tap}`] }, queues: 1, rxInterrupts: true });
   addressKernelSide(o.tap, o.kernel);
