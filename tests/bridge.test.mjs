@@ -2,7 +2,9 @@
 // stacks, their bytes through shared rings. Checked: a main-thread echo server listening on
 // every worker serves connections of a peer stack intact (several MiB, both directions, with
 // backpressure); main-thread connections to the peer complete intact with Node's events and
-// addresses; a refused connection errors with ECONNREFUSED; closing the server stops accepting.
+// addresses; a refused connection errors with ECONNREFUSED; closing the server stops accepting;
+// every Buffer a main-thread reader received keeps its bytes after far more than the bridge's
+// window has flowed behind it (the worker moves memory to the main thread, never reuses it).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
@@ -104,6 +106,27 @@ test('socket options reach the worker; an idle main-thread socket times out', as
   socket.setTimeout(0);
   const got = await exchange(socket, 'bye');
   assert.is(String(got), 'bye');
+  await workers.close({ timeoutMs: 2000 });
+  await peer.close();
+});
+
+test('received Buffers keep their bytes while many more flow behind them (no reuse under the reader)', async () => {
+  const { workers, peer } = await setup();
+  const total = 16 * 1024 * 1024; // 64 times the worker -> main window
+  const data = payload(77, total);
+  peer.net.createServer((s) => { s.end(data); s.resume(); }).listen(9);
+  const socket = workers.net.connect({ host: '10.0.0.2', port: 9 });
+  const kept = [];
+  const snapshots = [];
+  socket.on('data', (d) => { kept.push(d); snapshots.push(Buffer.from(d)); });
+  socket.end();
+  await once(socket, 'close');
+  assert.is(socket.bytesRead, total);
+  assert.ok(kept.length > 64, `many chunks flowed (${kept.length})`);
+  kept.forEach((d, i) => assert.ok(d.equals(snapshots[i]), `chunk ${i} (${d.length} bytes) unchanged after the rest flowed`));
+  assert.is(sha(Buffer.concat(kept)), sha(data));
+  assert.ok(kept[0].equals(data.subarray(0, kept[0].length)), 'the first chunk still holds the first bytes');
+  assert.ok(kept.every((d) => d.byteOffset === 0 && d.buffer.byteLength === d.length), 'each chunk is a whole ArrayBuffer moved from the worker');
   await workers.close({ timeoutMs: 2000 });
   await peer.close();
 });

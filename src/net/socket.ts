@@ -138,6 +138,8 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
   timeout: number | undefined;
 
   /** @internal */ readonly ctx: NetContext;
+  /** @internal Where received bytes are copied to (a Buffer of n bytes); the bridge lends memory it transfers. */
+  readAllocator: ((n: number) => Buffer) | undefined = undefined;
   private handle = -1;
   private committed = 0;
   private pendingWrite: PendingWrite | null = null;
@@ -496,7 +498,7 @@ export class Socket extends Duplex implements Endpoint, ClosableConnection {
     let consumed = false;
     try {
       while (this.wantData && this.handle >= 0) {
-        const chunk = this.ctx.tcp.read(this.handle, READ_CHUNK);
+        const chunk = this.ctx.tcp.read(this.handle, READ_CHUNK, this.readAllocator);
         if (chunk === null) break;
         consumed = true;
         this.bytesRead += chunk.length;

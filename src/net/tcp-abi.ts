@@ -195,16 +195,16 @@ export class TcpAbi {
   }
 
   /**
-   * Takes up to `max` received bytes out of the receive ring into a new Buffer (one copy) and
-   * frees them; null when nothing is readable.
+   * Takes up to `max` received bytes out of the receive ring into a Buffer of `allocate(n)`
+   * (a new one by default; one copy) and frees them; null when nothing is readable.
    */
-  read(h: number, max: number): Buffer | null {
+  read(h: number, max: number, allocate: (n: number) => Buffer = Buffer.allocUnsafe): Buffer | null {
     const avail = this.ex.tcpReadAvail(h);
     if (avail === 0) return null;
     const n = Math.min(avail, max);
     const ptr = this.ex.tcpReadPtr(h);
     this.instance.refreshViews();
-    const out = Buffer.allocUnsafe(n);
+    const out = allocate(n);
     out.set(this.instance.u8.subarray(ptr, ptr + n));
     this.ex.tcpReadConsume(h, n);
     return out;

@@ -1,34 +1,58 @@
 // The worker side of the main-thread bridge: listeners and connections the main thread asked
-// for, opened on this worker's stack, their bytes moved through a pair of shared rings per
-// connection (src/workers/bridge.ts is the main-thread side).
+// for, opened on this worker's stack, their bytes moved to and from the main thread
+// (src/workers/bridge.ts is the main-thread side).
 //
-// Guarantees: bytes keep their order and none is lost: what the stack socket delivers is
-// queued until the ring to the main thread has room (the socket is paused meanwhile, so the
-// stack's receive window closes instead of memory growing); bytes from the main thread are
-// written to the socket as views of the ring (no copy; a slot is freed when its write
-// completed) until it asks to wait ('drain'). An end from either side is passed on only after
-// every byte before it, and 'close' after 'end'.
+// Guarantees:
+// - Worker -> main, one copy: the stack socket reads its receive ring straight into an
+//   ArrayBuffer this channel lends it (`Socket.readAllocator`; a read takes all the ring
+//   holds, up to 64 KiB, so under load one read carries many segments); once the socket
+//   delivered those bytes, the ArrayBuffer is posted to the main thread in the transfer list
+//   (moved, not copied) and this side never touches it again, so the main thread's reader
+//   may keep its Buffer forever. One ArrayBuffer and one message per read, none per packet.
+// - Backpressure: at most `BRIDGE_WINDOW` bytes are posted and not yet taken by the main
+//   thread's reader (it publishes what it took in a shared counter and rings this worker's
+//   doorbell); beyond that the socket is paused, so the stack's receive window closes instead
+//   of memory growing.
+// - Main -> worker, one copy (the main thread's, into the shared ring): bytes are written to
+//   the socket as views of the ring (a slot is freed when its write completed) until it asks
+//   to wait ('drain').
+// - Bytes keep their order and none is lost; an end from either side is passed on only after
+//   every byte before it, and 'close' after 'end' (data and control share one message port).
 
+import type { MessagePort } from 'node:worker_threads';
 import type { Socket } from '../net/socket.js';
 import type { Server } from '../net/server.js';
 import type { Stack } from '../stack/stack.js';
 import { Doorbell, FrameRing } from './frame-ring.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
-/** Ring geometry of one direction of a bridged connection: 16 chunks of 16 KiB. */
+/** Ring geometry of the main -> worker direction of a bridged connection: 16 chunks of 16 KiB. */
 export const BRIDGE_CHUNK = 16 * 1024;
 export const BRIDGE_CHUNKS = 16;
+/** Worker -> main: bytes posted and not yet taken by the main thread's reader, at most (then the socket pauses). */
+export const BRIDGE_WINDOW = 256 * 1024;
 
-type Post = (m: FromWorker) => void;
+/** Posts a bridge message to the main thread (moving the listed ArrayBuffers) and rings its doorbell. */
+type Post = (m: FromWorker, transfer?: ArrayBuffer[]) => void;
 
 function describeError(e: unknown): { message: string; code?: string } {
   const err = e as { message?: string; code?: string };
   return { message: String(err?.message ?? e), code: err?.code };
 }
 
+/** The memory of one read lent to the socket: `length` bytes, `delivered` of them seen in 'data' so far. */
+interface Batch {
+  buffer: ArrayBuffer;
+  length: number;
+  delivered: number;
+}
+
 class WorkerChannel {
-  private readonly pending: Buffer[] = [];
-  private pendingOffset = 0;
+  /** Reads lent to the socket and not yet posted, oldest first. */
+  private readonly batches: Batch[] = [];
+  /** Bytes posted to the main thread (free-running, wraps at 2^32). */
+  private posted = 0;
+  private pausedForWindow = false;
   private ended = false;
   private endSent = false;
   private closed = false;
@@ -37,40 +61,66 @@ class WorkerChannel {
   /** Ring slots handed to `socket.write` whose writes have not completed (still occupied). */
   private inWrite = 0;
   endRequested = false;
+  /** Bytes the main thread's reader took (free-running), published by the main thread. */
+  private readonly taken: Int32Array;
 
   constructor(
     readonly id: number,
     readonly socket: Socket,
     private readonly toWorker: FrameRing,
-    private readonly toMain: FrameRing,
+    credit: SharedArrayBuffer,
     private readonly mainBell: Doorbell,
     private readonly post: Post,
     private readonly forget: (id: number) => void,
   ) {
-    socket.on('data', (b: Buffer) => {
-      this.pending.push(b);
-      this.flushToMain();
-      if (this.pending.length > 0) socket.pause();
-    });
+    this.taken = new Int32Array(credit);
+    socket.readAllocator = (n) => this.lend(n);
+    socket.on('data', (b: Buffer) => this.delivered(b));
     socket.on('end', () => { this.ended = true; this.flushToMain(); });
     socket.on('error', (e: Error) => post({ type: 'channel', channel: id, op: 'error', error: describeError(e) }));
     socket.on('close', () => { this.closed = true; this.flushToMain(); });
   }
 
-  /** Moves what the socket delivered into the ring to the main thread. */
-  flushToMain(): void {
-    let pushed = false;
-    while (this.pending.length > 0) {
-      const b = this.pending[0];
-      const n = Math.min(b.length - this.pendingOffset, BRIDGE_CHUNK);
-      if (!this.toMain.push(b, this.pendingOffset, n, 0)) break;
-      pushed = true;
-      this.pendingOffset += n;
-      if (this.pendingOffset === b.length) { this.pending.shift(); this.pendingOffset = 0; }
+  /** The socket's read allocator: `n` bytes of memory that will be moved to the main thread. */
+  private lend(n: number): Buffer {
+    const buffer = new ArrayBuffer(n);
+    this.batches.push({ buffer, length: n, delivered: 0 });
+    return Buffer.from(buffer, 0, n);
+  }
+
+  /** The socket delivered `b`: a view of the oldest lent read not yet fully delivered. */
+  private delivered(b: Buffer): void {
+    const batch = this.batches.find((x) => x.delivered < x.length);
+    if (batch !== undefined && b.buffer === batch.buffer) {
+      batch.delivered += b.length;
+    } else {
+      // Not lent by this channel (read before the channel adopted the socket): moved as a copy of its own.
+      const own = new Uint8Array(b.length);
+      own.set(b);
+      this.batches.unshift({ buffer: own.buffer, length: b.length, delivered: b.length });
     }
-    if (pushed) this.mainBell.ring();
-    if (this.pending.length > 0) return;
-    if (this.socket.isPaused() && !this.closed) this.socket.resume();
+    this.flushToMain();
+  }
+
+  /** Bytes posted and not yet taken by the main thread's reader. */
+  private get inFlight(): number {
+    return (this.posted - Atomics.load(this.taken, 0)) | 0;
+  }
+
+  /**
+   * Posts every fully delivered read (moving its memory), in order; pauses or resumes the socket by
+   * the window, and passes on 'end' and 'close' once nothing is left before them.
+   */
+  flushToMain(): void {
+    while (this.batches.length > 0 && this.batches[0].delivered === this.batches[0].length) {
+      const batch = this.batches.shift()!;
+      this.posted = (this.posted + batch.length) | 0;
+      this.post({ type: 'data', channel: this.id, buffer: batch.buffer, length: batch.length }, [batch.buffer]);
+    }
+    const full = this.inFlight >= BRIDGE_WINDOW;
+    if (full && !this.pausedForWindow && !this.closed) { this.pausedForWindow = true; this.socket.pause(); }
+    else if (!full && this.pausedForWindow) { this.pausedForWindow = false; if (!this.closed) this.socket.resume(); }
+    if (this.batches.some((x) => x.delivered > 0)) return;
     if (this.ended && !this.endSent) {
       this.endSent = true;
       this.post({ type: 'channel', channel: this.id, op: 'end' });
@@ -114,7 +164,7 @@ class WorkerChannel {
   }
 
   service(): void {
-    this.flushToMain();
+    if (this.pausedForWindow) this.flushToMain();
     this.pullFromMain();
   }
 }
@@ -124,16 +174,18 @@ export class BridgeWorker {
   private readonly servers = new Map<number, Server>();
   private readonly mainBell: Doorbell;
   private readonly workerBell: Doorbell;
+  private readonly post: Post;
   private nextChannel = 0;
 
   constructor(
     private readonly stack: Stack,
     private readonly index: number,
-    private readonly post: Post,
+    port: MessagePort,
     mainBell: SharedArrayBuffer,
     workerBell: SharedArrayBuffer,
   ) {
     this.mainBell = new Doorbell(mainBell);
+    this.post = (m, transfer) => { port.postMessage(m, transfer); this.mainBell.ring(); };
     this.workerBell = new Doorbell(workerBell);
     this.workerBell.watch(() => { for (const c of this.channels.values()) c.service(); });
   }
@@ -161,7 +213,7 @@ export class BridgeWorker {
       }
       case 'connect': {
         const socket = this.stack.net.connect({ host: m.host, port: m.port, allowHalfOpen: true });
-        this.open(m.channel, socket, FrameRing.open(m.toWorker), FrameRing.open(m.toMain));
+        this.open(m.channel, socket, FrameRing.open(m.toWorker), m.credit);
         socket.on('connect', () => {
           const local = socket.address() as { address: string; port: number };
           this.post({
@@ -197,18 +249,18 @@ export class BridgeWorker {
     // Accepted channels are odd and carry the worker index; connect channels (main-made) are even.
     const id = ((++this.nextChannel * 256 + this.index) * 2 + 1);
     const toWorker = FrameRing.create(BRIDGE_CHUNKS, BRIDGE_CHUNK);
-    const toMain = FrameRing.create(BRIDGE_CHUNKS, BRIDGE_CHUNK);
-    this.open(id, socket, toWorker, toMain);
+    const credit = new SharedArrayBuffer(4);
+    this.open(id, socket, toWorker, credit);
     const local = socket.address() as { address: string; port: number };
     this.post({
-      type: 'accepted', server, channel: id, toWorker: toWorker.describe(), toMain: toMain.describe(),
+      type: 'accepted', server, channel: id, toWorker: toWorker.describe(), credit,
       remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0,
       localAddress: local.address, localPort: local.port,
     });
   }
 
-  private open(id: number, socket: Socket, toWorker: FrameRing, toMain: FrameRing): void {
-    const channel = new WorkerChannel(id, socket, toWorker, toMain, this.mainBell, this.post, (c) => this.channels.delete(c));
+  private open(id: number, socket: Socket, toWorker: FrameRing, credit: SharedArrayBuffer): void {
+    const channel = new WorkerChannel(id, socket, toWorker, credit, this.mainBell, this.post, (c) => this.channels.delete(c));
     this.channels.set(id, channel);
     // The main thread may have filled the ring (and rung) before this message arrived: look now.
     channel.pullFromMain();

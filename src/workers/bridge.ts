@@ -1,7 +1,8 @@
 // The main-thread bridge: `workerStack.net.createServer()` and `.connect()` give main-thread
-// code Node-shaped servers and sockets whose connections live on the worker stacks. Each
-// connection's bytes travel through two single-producer single-consumer rings in
-// SharedArrayBuffers (one per direction, chunks of up to 16 KiB), the threads wake each other
+// code Node-shaped servers and sockets whose connections live on the worker stacks. Main ->
+// worker bytes travel through a single-producer single-consumer ring in a SharedArrayBuffer
+// (chunks of up to 16 KiB); worker -> main bytes arrive as batches whose ArrayBuffer the
+// worker moved to this thread (`postMessage` transfer list); the threads wake each other
 // through doorbells (`Atomics.waitAsync`), and control (connect, end, close, errors) goes by
 // `postMessage` behind the bytes it follows.
 //
@@ -11,18 +12,25 @@
 //   the main thread does not read (backpressure reaches the TCP window). Events follow Node's
 //   order: 'connect' (connect sockets), 'data', 'end', 'close'; errors carry the worker's
 //   `code` (ECONNREFUSED, ECONNRESET, ...).
-// - Copies: main -> worker, one (the main thread's Buffer into the shared ring; the worker
-//   writes views of the ring into the stack, which copies into its send ring as for any
-//   write). Worker -> main, two: into the ring, and out of it into the Buffer the main-thread
-//   reader gets (a ring slot cannot be lent to a reader that may keep it).
+// - Copies: one per direction. Main -> worker: the main thread's Buffer into the shared ring
+//   (the worker writes views of the ring into the stack, which copies into its send ring as
+//   for any write). Worker -> main: the stack's own read out of its receive ring, into a batch
+//   ArrayBuffer that is then moved to this thread; the reader's Buffers are views of it, owned
+//   by this thread alone, so a reader may keep them forever (nothing reuses that memory).
+//   The worker posts at most BRIDGE_WINDOW bytes the reader has not taken (a shared counter
+//   says what it took), so a reader that does not read closes the TCP window.
 // - A server listens on every worker (each accepts the connections of its queue);
 //   `listen` calls back once all workers listen. `connect` opens the connection on the worker
 //   chosen round robin; its local port is RSS-matched, so replies land on that worker.
 
 import { Duplex } from 'node:stream';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import { Doorbell, FrameRing } from './frame-ring.js';
 import { BRIDGE_CHUNK, BRIDGE_CHUNKS } from './bridge-worker.js';
+
+/** The per-connection word in which the main thread publishes the bytes its reader took (free-running). */
+function creditWord(): SharedArrayBuffer { return new SharedArrayBuffer(4); }
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** What the bridge needs from the worker pool. */
@@ -53,6 +61,11 @@ export class BridgeSocket extends Duplex {
   private readPaused = false;
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Batches moved here by the worker, not yet pushed into the stream (at most BRIDGE_WINDOW bytes). */
+  private readonly received: Buffer[] = [];
+  /** Bytes pushed into the stream (free-running), published to the worker through `taken`. */
+  private takenCount = 0;
+  private readonly taken: Int32Array;
 
   /** @internal */
   constructor(
@@ -60,11 +73,19 @@ export class BridgeSocket extends Duplex {
     readonly worker: number,
     readonly channel: number,
     private readonly toWorker: FrameRing,
-    private readonly toMain: FrameRing,
+    credit: SharedArrayBuffer,
     connecting: boolean,
   ) {
     super({ allowHalfOpen: false });
     this.connecting = connecting;
+    this.taken = new Int32Array(credit);
+  }
+
+  /** @internal A batch the worker moved to this thread: `length` bytes at the start of `buffer`. */
+  onData(buffer: ArrayBuffer, length: number): void {
+    if (this.destroyed) return;
+    this.received.push(Buffer.from(buffer, 0, length));
+    this.pull();
   }
 
   /** @internal The worker's socket connected. */
@@ -134,23 +155,23 @@ export class BridgeSocket extends Duplex {
     this.pull();
   }
 
-  /** @internal Moves bytes from the ring into the stream while the reader wants them. */
+  /** @internal Moves received batches into the stream while the reader wants them. */
   pull(): void {
     if (this.destroyed) return;
-    let freed = false;
-    while (!this.readPaused) {
-      const at = this.toMain.peek();
-      if (at < 0) break;
-      const len = this.toMain.lengthAt(at);
-      const chunk = Buffer.from(this.toMain.bytes.subarray(at, at + len));
-      this.toMain.shift();
-      freed = true;
-      this.bytesRead += len;
+    let took = false;
+    while (!this.readPaused && this.received.length > 0) {
+      const chunk = this.received.shift()!;
+      took = true;
+      this.bytesRead += chunk.length;
+      this.takenCount = (this.takenCount + chunk.length) | 0;
       if (this.idleTimer) this.touch();
       if (!this.push(chunk)) this.readPaused = true;
     }
-    if (freed) this.hub.host.ringWorker(this.worker);
-    if (this.peerEnded && this.toMain.size === 0 && !this.readableEnded && !this.readPaused) {
+    if (took) {
+      Atomics.store(this.taken, 0, this.takenCount);
+      this.hub.host.ringWorker(this.worker);
+    }
+    if (this.peerEnded && this.received.length === 0 && !this.readableEnded && !this.readPaused) {
       this.push(null);
       if (this.peerClosed) queueMicrotask(() => { if (!this.destroyed) this.destroy(); });
     }
@@ -259,9 +280,15 @@ export class BridgeHub {
   private nextChannel = 0;
   private nextWorker = 0;
 
-  constructor(readonly host: BridgeHost, mainBell: SharedArrayBuffer) {
+  constructor(readonly host: BridgeHost, mainBell: SharedArrayBuffer, private readonly ports: MessagePort[]) {
     this.bell = new Doorbell(mainBell);
-    this.bell.watch(() => { for (const s of this.sockets.values()) s.pull(); });
+    this.bell.watch(() => {
+      // Each worker posts on its bridge port, then rings: what it posted is there to take.
+      for (let w = 0; w < ports.length; w++) {
+        for (let r = receiveMessageOnPort(ports[w]); r !== undefined; r = receiveMessageOnPort(ports[w])) this.onMessage(w, r.message as FromWorker);
+      }
+      for (const s of this.sockets.values()) s.pull();
+    });
   }
 
   createServer(listener?: (socket: BridgeSocket) => void): BridgeServer {
@@ -288,11 +315,11 @@ export class BridgeHub {
     this.nextWorker = (this.nextWorker + 1) % this.host.workerCount;
     const channel = (++this.nextChannel) * 2;
     const toWorker = FrameRing.create(BRIDGE_CHUNKS, BRIDGE_CHUNK);
-    const toMain = FrameRing.create(BRIDGE_CHUNKS, BRIDGE_CHUNK);
-    const socket = new BridgeSocket(this, worker, channel, toWorker, toMain, true);
+    const credit = creditWord();
+    const socket = new BridgeSocket(this, worker, channel, toWorker, credit, true);
     if (cb) socket.once('connect', cb);
     this.sockets.set(`${worker}:${channel}`, socket);
-    this.host.request(worker, { type: 'connect', id: this.host.nextId(), channel, host, port, toWorker: toWorker.describe(), toMain: toMain.describe() })
+    this.host.request(worker, { type: 'connect', id: this.host.nextId(), channel, host, port, toWorker: toWorker.describe(), credit })
       .catch((e) => socket.destroy(e));
     return socket;
   }
@@ -301,13 +328,15 @@ export class BridgeHub {
   onMessage(worker: number, m: FromWorker): void {
     if (m.type === 'accepted') {
       const server = this.servers.get(m.server);
-      const socket = new BridgeSocket(this, worker, m.channel, FrameRing.open(m.toWorker), FrameRing.open(m.toMain), false);
+      const socket = new BridgeSocket(this, worker, m.channel, FrameRing.open(m.toWorker), m.credit, false);
       socket.remoteAddress = m.remoteAddress; socket.remotePort = m.remotePort;
       socket.localAddress = m.localAddress; socket.localPort = m.localPort;
       this.sockets.set(`${worker}:${m.channel}`, socket);
       if (server) server.emit('connection', socket);
       else socket.destroy();
       socket.pull();
+    } else if (m.type === 'data') {
+      this.sockets.get(`${worker}:${m.channel}`)?.onData(m.buffer, m.length);
     } else if (m.type === 'channel') {
       const socket = this.sockets.get(`${worker}:${m.channel}`);
       if (!socket) return;
@@ -324,5 +353,6 @@ export class BridgeHub {
   close(): void {
     for (const s of [...this.sockets.values()]) s.destroy();
     this.bell.close();
+    for (const p of this.ports) p.close();
   }
 }

@@ -22,7 +22,7 @@
 // - `counters()` gives the sum over workers and each worker's own.
 
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
@@ -131,7 +131,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
   private readonly failed: boolean[];
 
   /** @internal */
-  constructor(threads: Worker[], address: string, mac: string, seed: number, bridgeMainBell: SharedArrayBuffer, bridgeBells: SharedArrayBuffer[]) {
+  constructor(threads: Worker[], address: string, mac: string, seed: number, bridgeMainBell: SharedArrayBuffer, bridgeBells: SharedArrayBuffer[], bridgePorts: MessagePort[]) {
     super();
     this.threads = threads;
     this.address = address;
@@ -141,7 +141,7 @@ export class WorkerStack extends EventEmitter implements BridgeHost {
     this.failed = threads.map(() => false);
     this.bridgeBells = bridgeBells.map((b) => new Doorbell(b));
     this.workers = threads.map((t, index) => ({ index, threadId: t.threadId, queue: index }));
-    this.hub = new BridgeHub(this, bridgeMainBell);
+    this.hub = new BridgeHub(this, bridgeMainBell, bridgePorts);
     const hub = this.hub;
     this.net = {
       createServer: (l) => hub.createServer(l),
@@ -294,6 +294,7 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
     Array.from({ length: n }, (_, to) => (from === to ? null : FrameRing.create(256, port.mtu + 18).describe())));
   const bridgeMainBell = new SharedArrayBuffer(4);
   const bridgeBells = Array.from({ length: n }, () => new SharedArrayBuffer(4));
+  const bridgeChannels = Array.from({ length: n }, () => new MessageChannel());
 
   const threads: Worker[] = [];
   for (let k = 0; k < n; k++) {
@@ -303,9 +304,9 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
         queue: k, queues: n, rssKey: port.rssKey, rssReta: port.rssReta, neighbours: neighbours.buffer,
         handoffIn: rings.map((row) => row[k]), handoffOut: rings[k], bells: port.bells,
       },
-      bridgeMainBell, bridgeWorkerBell: bridgeBells[k],
+      bridgeMainBell, bridgeWorkerBell: bridgeBells[k], bridgePort: bridgeChannels[k].port2,
     };
-    threads.push(new Worker(new URL('./worker-main.js', import.meta.url), { workerData: boot }));
+    threads.push(new Worker(new URL('./worker-main.js', import.meta.url), { workerData: boot, transferList: [bridgeChannels[k].port2] }));
   }
   const ready = await Promise.allSettled(threads.map((t, index) => new Promise<FromWorker & { type: 'ready' }>((resolve, reject) => {
     const onMessage = (m: FromWorker) => { if (m.type === 'ready') { done(); resolve(m); } };
@@ -322,7 +323,7 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
     throw failed.reason;
   }
   const first = (ready[0] as PromiseFulfilledResult<{ address: string; mac: string }>).value;
-  return new WorkerStack(threads, first.address, first.mac, seed, bridgeMainBell, bridgeBells);
+  return new WorkerStack(threads, first.address, first.mac, seed, bridgeMainBell, bridgeBells, bridgeChannels.map((c) => c.port1));
 }
 
 /** What the pool needs of the port whose queues the workers serve. */

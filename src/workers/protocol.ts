@@ -1,6 +1,7 @@
 // Messages between the main thread's `WorkerStack` and its workers (src/workers/worker-main.ts),
 // and the data each worker starts with. Plain structured-cloneable objects.
 
+import type { MessagePort } from 'node:worker_threads';
 import type { FrameRingDescription } from './frame-ring.js';
 import type { SharedEndpoint } from '../links/shared-memory.js';
 import type { QueueSetup } from './queue-link.js';
@@ -32,6 +33,12 @@ export interface WorkerBoot {
   /** The bridge: doorbell the main thread watches, and this worker's own. */
   bridgeMainBell: SharedArrayBuffer;
   bridgeWorkerBell: SharedArrayBuffer;
+  /**
+   * The bridge's own message port to the main thread (accepted connections, channel events,
+   * data batches, in order); each post rings `bridgeMainBell`, and the main thread takes the
+   * messages synchronously (`receiveMessageOnPort`), at doorbell latency.
+   */
+  bridgePort: MessagePort;
 }
 
 /** Main -> worker. */
@@ -41,16 +48,18 @@ export type ToWorker =
   | { type: 'release'; id: number }
   | { type: 'listen'; id: number; server: number; port: number; host?: string; backlog?: number }
   | { type: 'unlisten'; id: number; server: number }
-  | { type: 'connect'; id: number; channel: number; host: string; port: number; toWorker: FrameRingDescription; toMain: FrameRingDescription }
+  | { type: 'connect'; id: number; channel: number; host: string; port: number; toWorker: FrameRingDescription; credit: SharedArrayBuffer }
   | { type: 'channel'; channel: number; op: 'end' | 'destroy' | 'reset' }
   | { type: 'channel'; channel: number; op: 'noDelay'; noDelay: boolean }
   | { type: 'channel'; channel: number; op: 'keepAlive'; enable: boolean; initialDelay: number };
 
-/** Worker -> main. */
+/** Worker -> main (the bridge's messages, 'accepted', 'data' and 'channel', come through `bridgePort`). */
 export type FromWorker =
   | { type: 'ready'; address: string; mac: string }
   | { type: 'reply'; id: number; value?: unknown; error?: { message: string; code?: string; stack?: string } }
-  | { type: 'accepted'; server: number; channel: number; toWorker: FrameRingDescription; toMain: FrameRingDescription; remoteAddress: string; remotePort: number; localAddress: string; localPort: number }
+  | { type: 'accepted'; server: number; channel: number; toWorker: FrameRingDescription; credit: SharedArrayBuffer; remoteAddress: string; remotePort: number; localAddress: string; localPort: number }
+  /** Bridge bytes, worker -> main: `buffer` (moved in the transfer list) holds `length` bytes. */
+  | { type: 'data'; channel: number; buffer: ArrayBuffer; length: number }
   | { type: 'channel'; channel: number; op: 'connect'; remoteAddress: string; remotePort: number; localAddress: string; localPort: number }
   | { type: 'channel'; channel: number; op: 'end' | 'close' }
   | { type: 'channel'; channel: number; op: 'error'; error: { message: string; code?: string } };

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   }
   const context: WorkerAppContext = { stack, worker: boot.index, workers: boot.workers };
   await (start as (c: WorkerAppContext) => unknown)(context);
-  const bridge = new BridgeWorker(stack, boot.index, post, boot.bridgeMainBell, boot.bridgeWorkerBell);
+  const bridge = new BridgeWorker(stack, boot.index, boot.bridgePort, boot.bridgeMainBell, boot.bridgeWorkerBell);
 
   const reply = (id: number, value?: unknown, error?: unknown): void => {
     post(error === undefined ? { type: 'reply', id, value } : { type: 'reply', id, error: errorOf(error) });
