@@ -1,6 +1,6 @@
-// Cross-queue hand-off: a TCP segment that reached this queue but belongs to a flow another
-// queue owns is given back to the host, which passes the frame to the owning worker
-// (DESIGN.md "Threads and queues": none is silently dropped).
+// Cross-queue hand-off: a TCP segment or UDP datagram that reached this queue but belongs to
+// a flow another queue owns is given back to the host, which passes the frame to the owning
+// worker (DESIGN.md "Threads and queues": none is silently dropped).
 //
 // Ownership rule (the same on every queue, so a frame is never bounced back): a flow is owned
 // by the queue its received frames hash to (frame/rss.ts: Toeplitz + redirection table).
@@ -8,7 +8,10 @@
 // accepted by the listener of the owning queue, so the owner always holds the connection.
 // TCP input asks `handoffClaim` only for a segment with no connection here, before the
 // listener lookup: a SYN that lands on the wrong queue is accepted by its owner, and the
-// later segments of that flow land wherever the port puts them and still reach it.
+// later segments of that flow land wherever the port puts them and still reach it. UDP input
+// asks it for a datagram no socket here is bound to (sockets bound implicitly by their first
+// send take ports that hash back to their queue, udp/api.ts), before answering port
+// unreachable: only the owner, finding no socket either, answers it.
 //
 // Guarantees: the list holds one entry per RX descriptor of the current burst (it is reset
 // when a burst starts), so it cannot overflow; each entry names the RX descriptor whose frame
@@ -42,7 +45,8 @@ export function handoffBurstBegin(): void { listLen = 0; }
 @inline export function handoffFrameBegin(rxIndex: u32): void { currentRx = rxIndex; }
 
 /**
- * TCP input, for a segment with no connection here: true when the flow's owner is another
+ * TCP input, for a segment with no connection here (UDP input, for a datagram no socket here
+ * takes): true when the flow's owner is another
  * queue and the frame was listed for the host to pass on (the caller then stops); false when
  * this queue owns the flow (the usual no-connection rules apply).
  */

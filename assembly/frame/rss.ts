@@ -14,7 +14,8 @@
 //   is this queue's own.
 // - With several queues, `rssConfigure` installs the ephemeral-port filter
 //   (tcp/ports.ts `portsSetQueueFilter`): outgoing connections take only local ports whose
-//   replies hash back to this queue (DESIGN.md "Threads and queues").
+//   replies hash back to this queue (DESIGN.md "Threads and queues"). UDP's implicit bind
+//   asks the same predicate (`rssPortKeepsFlowHere`).
 
 import { portsSetQueueFilter } from "../tcp/ports";
 
@@ -73,7 +74,7 @@ export function rssConfigure(queue: u32, queues: u32, tableSize: u32): i32 {
   ownQueue = queue;
   queueCount = queues;
   retaSize = tableSize;
-  portsSetQueueFilter(queues > 1 ? portKeepsFlowHere : null);
+  portsSetQueueFilter(queues > 1 ? rssPortKeepsFlowHere : null);
   return 0;
 }
 
@@ -99,7 +100,10 @@ export function rssOwnQueue(): u32 { return ownQueue; }
 /** Queues in the port (1 until configured). */
 export function rssQueueCount(): u32 { return queueCount; }
 
-/** tcp/ports.ts filter: the replies to localAddr:port from remoteAddr:remotePort reach this queue. */
-function portKeepsFlowHere(port: u32, localAddr: u32, remoteAddr: u32, remotePort: u32): bool {
+/**
+ * The ephemeral-port filter (tcp/ports.ts for TCP, udp/api.ts for UDP's implicit bind): the
+ * replies to localAddr:port from remoteAddr:remotePort reach this queue. True with one queue.
+ */
+export function rssPortKeepsFlowHere(port: u32, localAddr: u32, remoteAddr: u32, remotePort: u32): bool {
   return rssQueueOf(remoteAddr, localAddr, remotePort, port) == ownQueue;
 }

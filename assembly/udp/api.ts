@@ -18,8 +18,10 @@
 //       next hop) | -EADDRINUSE (no ephemeral port left) | -EAGAIN (send queue full: retry
 //       after the next poll)
 //       destination read from udpAddrPtr(), data from udpBufferPtr(); an unbound socket is
-//       bound to an ephemeral port first (as Linux). The datagram is queued and leaves in the
-//       next `input`/`poll` burst; ARP resolution, if needed, starts then.
+//       bound to an ephemeral port first (as Linux), one whose replies from this destination
+//       hash back to this queue when the port has several (frame/rss.ts, the filter TCP's
+//       ports use), so they need no hand-off. The datagram is queued and leaves in the next
+//       `input`/`poll` burst; ARP resolution, if needed, starts then.
 //   udpRecvFrom(handle): length | -EBADF | -EAGAIN (queue empty)
 //       the oldest datagram is copied to udpBufferPtr() (its full length is returned; only
 //       udpBufferSize() bytes are copied, like MSG_TRUNC), its source address to
@@ -41,6 +43,7 @@ import {
 import { UDP_HEADER_LEN, udpEmitHeader } from "../wire/udp";
 import { IpProto } from "../wire/ipv4";
 import { defineCounter, bump } from "../abi/counters";
+import { rssQueueCount, rssPortKeepsFlowHere } from "../frame/rss";
 import { now, NEVER } from "../util/time";
 import {
   ipv4OutputBegin, ipv4OutputFinish, ipv4OutputRingFull, ipv4MaxPayload, ipv4IsBroadcast, ipv4LocalAddr,
@@ -107,11 +110,18 @@ export function udpOpen(): i32 {
   return <i32>makeHandle(HandleKind.UDP, <u32>i);
 }
 
-/** Binds socket `i` to `addr` (16 bytes) and `port`, choosing an ephemeral port for 0. */
-function bindIndex(i: u32, addr: usize, port: u32): i32 {
+/**
+ * Binds socket `i` to `addr` (16 bytes) and `port`, choosing an ephemeral port for 0. With a
+ * `remoteAddr` (non-zero: the first destination of an implicit bind) and several queues, the
+ * ephemeral port is one whose replies from remoteAddr:remotePort hash back to this queue.
+ */
+function bindIndex(i: u32, addr: usize, port: u32, remoteAddr: u32, remotePort: u32): i32 {
   if (port == 0) {
+    const steered = remoteAddr != 0 && rssQueueCount() > 1;
+    const localAddr = steered ? (ipAddrGetV4(addr) != 0 ? ipAddrGetV4(addr) : ipv4LocalAddr()) : 0;
     for (let n: u32 = 0; n < EPHEMERAL_COUNT; n++) {
       const candidate = <u16>(EPHEMERAL_FIRST + (ephemeralNext + n) % EPHEMERAL_COUNT);
+      if (steered && !rssPortKeepsFlowHere(candidate, localAddr, remoteAddr, remotePort)) continue;
       if (!udpBindingInUse(addr, candidate, i)) {
         ephemeralNext = (ephemeralNext + n + 1) % EPHEMERAL_COUNT;
         udpSetBinding(i, addr, candidate);
@@ -134,7 +144,7 @@ export function udpBind(handle: i32, port: u32): i32 {
   const a = ipAddrGetV4(exchangeAddr);
   if (a != 0 && a != ipv4LocalAddr()) return -Errno.EADDRNOTAVAIL;
   memory.copy(localSlot, exchangeAddr, IP_ADDR_SIZE);
-  return bindIndex(<u32>i, localSlot, port);
+  return bindIndex(<u32>i, localSlot, port, 0, 0);
 }
 
 export function udpSendTo(handle: i32, port: u32, len: u32): i32 {
@@ -149,7 +159,7 @@ export function udpSendTo(handle: i32, port: u32, len: u32): i32 {
   const route = ipv4RouteCheck(dst);
   if (route < 0) return route;
   if (udpState(<u32>i) != UdpState.BOUND) {
-    const r = bindIndex(<u32>i, udpWildcard(), 0);
+    const r = bindIndex(<u32>i, udpWildcard(), 0, dst, port);
     if (r < 0) return r;
   }
   const ports = (<u32>udpLocalPortOf(<u32>i) << 16) | port;

@@ -2,9 +2,12 @@
 //
 // Guarantees: a datagram is queued only after its length and checksum verify (checksum
 // skipped when the port vouched for it, absent when the sender sent 0); it is queued whole
-// on the one socket bound to its port and address, or dropped with a named counter. A
-// datagram to a closed port gets ICMP Port Unreachable (RFC 1122 4.1.3.1) within the ICMP
-// rules and rate limit. The socket is put on the host's notify list when it becomes readable.
+// on the one socket bound to its port and address, or dropped with a named counter. With
+// several queues, a unicast datagram no socket here takes, of a flow another queue owns, is
+// handed to that queue's worker (frame/handoff.ts; counted in `udp.rx.handed_off` and
+// `handoff.out`). A datagram to a port closed on its owning queue gets ICMP Port Unreachable
+// (RFC 1122 4.1.3.1) within the ICMP rules and rate limit. The socket is put on the host's
+// notify list when it becomes readable.
 
 import { defineCounter, bump } from "../abi/counters";
 import { notify, HandleKind } from "../abi/notify";
@@ -17,6 +20,7 @@ import { ipAddrSetV4 } from "../wire/addr";
 import { IP_ADDR_SIZE } from "../wire/addr";
 import { icmpSendUnreachable } from "../iface/icmpv4";
 import { udpLookup, udpEnqueue } from "./socket";
+import { handoffClaim } from "../frame/handoff";
 
 const DROP_TRUNCATED = defineCounter("drop.udp.truncated");
 const DROP_BAD_LENGTH = defineCounter("drop.udp.bad_length");
@@ -24,6 +28,7 @@ const DROP_BAD_CHECKSUM = defineCounter("drop.udp.bad_checksum");
 const DROP_PORT_CLOSED = defineCounter("drop.udp.port_closed");
 const DROP_QUEUE_FULL = defineCounter("drop.udp.recv_queue_full");
 const DELIVER = defineCounter("deliver.udp");
+const HANDED_OFF = defineCounter("udp.rx.handed_off");
 
 /** 16-byte address slots for the datagram being handled. */
 const srcSlot = memory.data(IP_ADDR_SIZE, 8);
@@ -45,6 +50,7 @@ export function udpInput(src: u32, dst: u32, p: usize, len: u32, rxFlags: u32, i
   ipAddrSetV4(dstSlot, dst);
   const sock = udpLookup(dstSlot, udpRepr.dstPort);
   if (sock < 0) {
+    if (!toBroadcast && handoffClaim(src, dst, udpRepr.srcPort, udpRepr.dstPort)) { bump(HANDED_OFF); return; }
     bump(DROP_PORT_CLOSED);
     if (!toBroadcast) icmpSendUnreachable(UnreachCode.PORT, ip, ipLen);
     return;

@@ -165,7 +165,6 @@ export class UdpSocket extends EventEmitter implements Endpoint {
     if (dst === null) {
       throw nodeCodeError('ERR_INVALID_ARG_VALUE', `The argument 'address' must be the peer's IPv4 address, like '10.0.0.2' (the stack has no resolver and no loopback). Received ${String(address)}`, TypeError);
     }
-    if (this.bindState === BindState.UNBOUND) this.bind(0);
     const send: WaitingSend = { pieces, dst, address: address as string, port, callback };
     if (this.waiting.length === 0 && this.trySend(send)) return;
     if (this.waiting.length >= MAX_WAITING_DATAGRAMS) {
@@ -189,10 +188,22 @@ export class UdpSocket extends EventEmitter implements Endpoint {
   /** Hands one datagram to the stack; false when its send queue is full (try again later). */
   private trySend(send: WaitingSend): boolean {
     const r = this.ctx.udp.sendTo(this.handle, send.dst, send.port, send.pieces);
+    if (this.bindState === BindState.UNBOUND) this.bindImplicitly();
     if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return false;
     this.ctx.kick();
     this.report(send, r);
     return true;
+  }
+
+  /**
+   * After the first send of an unbound socket: the stack bound it (an ephemeral port whose
+   * replies land on this worker's queue, assembly/udp/api.ts), or, when the send failed
+   * before that, it is bound here to any port, as Node binds before sending.
+   */
+  private bindImplicitly(): void {
+    if (this.ctx.udp.localPort(this.handle) === 0) { this.bind(0); return; }
+    this.bindState = BindState.BOUND;
+    process.nextTick(() => this.emit('listening'));
   }
 
   private report(send: WaitingSend, result: number): void {
