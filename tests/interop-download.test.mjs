@@ -1,7 +1,7 @@
 // Interop with the Linux kernel across net_tap (root; CI runs it): the kernel's `curl`
 // downloads 64 MiB from node:http running on the stack (the demo service, GET /bytes/N?seed=S)
 // over tap wtap2. The body has the length asked for and the SHA-256 of the seeded stream,
-// which is also the x-sha256 header; tshark finds no malformed frame and no bad checksum in a
+// which is also the x-sha256 header; the connection closes with a FIN both ways; tshark finds no malformed frame and no bad checksum in a
 // capture of the run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -36,9 +36,10 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     const capture = await startCapture(plan.iface, pcap);
     const headers = join(dir, 'headers');
     const curl = await run('curl', ['-sS', '--max-time', '120', '-D', headers, `http://${plan.stack}:${HTTP_PORT}/bytes/${SIZE}?seed=${SEED}`], { hashStdout: true });
-    // The stack's side of the connection ends (FIN handshake) before the capture stops.
+    // curl closes first; the stack's connection reaches CLOSED (LAST-ACK acknowledged) before
+    // the capture stops, so the whole FIN handshake is in it.
     const waitClosed = Date.now() + 5000;
-    while (stack.counters()['tcp.conn.established'] !== 0 && Date.now() < waitClosed) await new Promise((r) => setTimeout(r, 20));
+    while (stack.counters()['tcp.conn.closed'] === 0 && Date.now() < waitClosed) await new Promise((r) => setTimeout(r, 20));
     const { dropped } = await capture.stop();
     assert.is(curl.code, 0, curl.err);
     const expected = seededSha256(SEED, SIZE);
@@ -49,11 +50,22 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     assert.is(curl.length, SIZE);
     assert.is(curl.sha, expected);
     assert.is(stack.counters()['tcp.conn.passive_opens'], 1);
+    assert.ok(stack.counters()['tcp.conn.closed'] >= 1, 'the connection closed with a FIN both ways');
     const seen = await checkCapture(pcap, plan.stack);
     assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
     notedNegativeZero(seen);
     // 64 MiB in segments of at most 1460 bytes: at least 45,965 frames from the stack.
     assert.ok(seen.fromStack + dropped >= Math.ceil(SIZE / 1460), `frames from the stack: ${seen.fromStack}, dropped by the kernel: ${dropped}`);
+  });
+
+  // Fails today: assembly/tcp/close.ts connectionFree counts `tcp.conn.closed` when a
+  // connection the host still holds reaches CLOSED (it keeps the record for the host), and
+  // again when userClose later frees that CLOSED record through connectionFree: one
+  // connection, counted twice.
+  test('tcp.conn.closed counts the one connection once', () => {
+    const c = stack.counters();
+    assert.is(c['tcp.conn.passive_opens'], 1);
+    assert.is(c['tcp.conn.closed'], 1);
   });
 }
 
