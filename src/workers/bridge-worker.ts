@@ -41,7 +41,7 @@ function describeError(e: unknown): { message: string; code?: string } {
 }
 
 /** The memory of one read lent to the socket: `length` bytes, `delivered` of them seen in 'data' so far. */
-interface Batch {
+interface LentRead {
   buffer: ArrayBuffer;
   length: number;
   delivered: number;
@@ -49,7 +49,7 @@ interface Batch {
 
 class WorkerChannel {
   /** Reads lent to the socket and not yet posted, oldest first. */
-  private readonly batches: Batch[] = [];
+  private readonly lent: LentRead[] = [];
   /** Bytes posted to the main thread (free-running, wraps at 2^32). */
   private posted = 0;
   private pausedForWindow = false;
@@ -84,21 +84,17 @@ class WorkerChannel {
   /** The socket's read allocator: `n` bytes of memory that will be moved to the main thread. */
   private lend(n: number): Buffer {
     const buffer = new ArrayBuffer(n);
-    this.batches.push({ buffer, length: n, delivered: 0 });
+    this.lent.push({ buffer, length: n, delivered: 0 });
     return Buffer.from(buffer, 0, n);
   }
 
-  /** The socket delivered `b`: a view of the oldest lent read not yet fully delivered. */
+  /**
+   * The socket delivered `b`, bytes of the oldest lent read (a stream emits what its source
+   * pushed in order, and the socket reads only into memory lent here: the allocator is set
+   * before the socket's stream first reads, when the channel adds its 'data' listener).
+   */
   private delivered(b: Buffer): void {
-    const batch = this.batches.find((x) => x.delivered < x.length);
-    if (batch !== undefined && b.buffer === batch.buffer) {
-      batch.delivered += b.length;
-    } else {
-      // Not lent by this channel (read before the channel adopted the socket): moved as a copy of its own.
-      const own = new Uint8Array(b.length);
-      own.set(b);
-      this.batches.unshift({ buffer: own.buffer, length: b.length, delivered: b.length });
-    }
+    this.lent[0].delivered += b.length;
     this.flushToMain();
   }
 
@@ -108,19 +104,19 @@ class WorkerChannel {
   }
 
   /**
-   * Posts every fully delivered read (moving its memory), in order; pauses or resumes the socket by
-   * the window, and passes on 'end' and 'close' once nothing is left before them.
+   * Posts every fully delivered read (moving its memory), in order; pauses or resumes the
+   * socket by the window; passes on 'end' and 'close' once no delivered byte is left before them.
    */
   flushToMain(): void {
-    while (this.batches.length > 0 && this.batches[0].delivered === this.batches[0].length) {
-      const batch = this.batches.shift()!;
-      this.posted = (this.posted + batch.length) | 0;
-      this.post({ type: 'data', channel: this.id, buffer: batch.buffer, length: batch.length }, [batch.buffer]);
+    while (this.lent.length > 0 && this.lent[0].delivered === this.lent[0].length) {
+      const read = this.lent.shift()!;
+      this.posted = (this.posted + read.length) | 0;
+      this.post({ type: 'data', channel: this.id, buffer: read.buffer, length: read.length }, [read.buffer]);
     }
     const full = this.inFlight >= BRIDGE_WINDOW;
     if (full && !this.pausedForWindow && !this.closed) { this.pausedForWindow = true; this.socket.pause(); }
     else if (!full && this.pausedForWindow) { this.pausedForWindow = false; if (!this.closed) this.socket.resume(); }
-    if (this.batches.some((x) => x.delivered > 0)) return;
+    if (this.lent.length > 0 && this.lent[0].delivered > 0) return;
     if (this.ended && !this.endSent) {
       this.endSent = true;
       this.post({ type: 'channel', channel: this.id, op: 'end' });

@@ -1,10 +1,11 @@
 // The main-thread bridge: `workerStack.net.createServer()` and `.connect()` give main-thread
 // code Node-shaped servers and sockets whose connections live on the worker stacks. Main ->
 // worker bytes travel through a single-producer single-consumer ring in a SharedArrayBuffer
-// (chunks of up to 16 KiB); worker -> main bytes arrive as batches whose ArrayBuffer the
-// worker moved to this thread (`postMessage` transfer list); the threads wake each other
-// through doorbells (`Atomics.waitAsync`), and control (connect, end, close, errors) goes by
-// `postMessage` behind the bytes it follows.
+// (chunks of up to 16 KiB); worker -> main bytes arrive as ArrayBuffers the worker moved to
+// this thread (`postMessage` transfer list, one per read of the stack's receive ring) on the
+// worker's bridge port, taken when the worker rings; the threads wake each other through
+// doorbells (`Atomics.waitAsync`), and control (connect, end, close, errors) follows the bytes
+// before it on the same port.
 //
 // Guarantees:
 // - `BridgeSocket` is a `stream.Duplex`: `write()` returns false when its ring is full and
@@ -14,11 +15,12 @@
 //   `code` (ECONNREFUSED, ECONNRESET, ...).
 // - Copies: one per direction. Main -> worker: the main thread's Buffer into the shared ring
 //   (the worker writes views of the ring into the stack, which copies into its send ring as
-//   for any write). Worker -> main: the stack's own read out of its receive ring, into a batch
+//   for any write). Worker -> main: the stack's own read out of its receive ring, into an
 //   ArrayBuffer that is then moved to this thread; the reader's Buffers are views of it, owned
 //   by this thread alone, so a reader may keep them forever (nothing reuses that memory).
-//   The worker posts at most BRIDGE_WINDOW bytes the reader has not taken (a shared counter
-//   says what it took), so a reader that does not read closes the TCP window.
+//   The worker stops reading once BRIDGE_WINDOW bytes are posted and not taken by the reader
+//   (a shared counter says what it took; one read of up to 64 KiB may overshoot it), so a
+//   reader that does not read closes the TCP window.
 // - A server listens on every worker (each accepts the connections of its queue);
 //   `listen` calls back once all workers listen. `connect` opens the connection on the worker
 //   chosen round robin; its local port is RSS-matched, so replies land on that worker.
@@ -28,10 +30,10 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { EventEmitter } from 'node:events';
 import { Doorbell, FrameRing } from './frame-ring.js';
 import { BRIDGE_CHUNK, BRIDGE_CHUNKS } from './bridge-worker.js';
+import type { FromWorker, ToWorker } from './protocol.js';
 
 /** The per-connection word in which the main thread publishes the bytes its reader took (free-running). */
 function creditWord(): SharedArrayBuffer { return new SharedArrayBuffer(4); }
-import type { FromWorker, ToWorker } from './protocol.js';
 
 /** What the bridge needs from the worker pool. */
 export interface BridgeHost {
@@ -61,7 +63,7 @@ export class BridgeSocket extends Duplex {
   private readPaused = false;
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
-  /** Batches moved here by the worker, not yet pushed into the stream (at most BRIDGE_WINDOW bytes). */
+  /** Reads moved here by the worker, not yet pushed into the stream (about BRIDGE_WINDOW bytes at most). */
   private readonly received: Buffer[] = [];
   /** Bytes pushed into the stream (free-running), published to the worker through `taken`. */
   private takenCount = 0;
@@ -81,7 +83,7 @@ export class BridgeSocket extends Duplex {
     this.taken = new Int32Array(credit);
   }
 
-  /** @internal A batch the worker moved to this thread: `length` bytes at the start of `buffer`. */
+  /** @internal Bytes the worker moved to this thread: `length` bytes at the start of `buffer`. */
   onData(buffer: ArrayBuffer, length: number): void {
     if (this.destroyed) return;
     this.received.push(Buffer.from(buffer, 0, length));
@@ -155,7 +157,7 @@ export class BridgeSocket extends Duplex {
     this.pull();
   }
 
-  /** @internal Moves received batches into the stream while the reader wants them. */
+  /** @internal Moves received bytes into the stream while the reader wants them. */
   pull(): void {
     if (this.destroyed) return;
     let took = false;

@@ -10,7 +10,9 @@
 //   is imported in every worker and its default export (or `start`) is called with
 //   `{ stack, worker, workers }`. Listening is per worker: the app's `listen(port)` runs in
 //   every worker, so every queue accepts (a listener in one worker only would see only the
-//   flows its queue owns). An optional `stop` export runs after the worker's stack drained.
+//   flows its queue owns). A UDP socket bound by its first send takes a port whose replies
+//   hash to its own queue, and replies landing elsewhere are handed to it (assembly/udp).
+//   An optional `stop` export runs after the worker's stack drained.
 // - `createStack` resolves once every worker is ready; if one fails to start, the others are
 //   stopped and it rejects with `code` ERR_WASM_TCPIP_WORKER and `worker` (the index).
 // - Afterwards, a worker's uncaught exception or unexpected exit is emitted as 'error' on the
