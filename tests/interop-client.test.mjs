@@ -5,7 +5,6 @@
 // tshark finds no malformed frame and no bad checksum in a capture of the run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -14,7 +13,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
-import { tapOrSkip, openTap, startCapture, checkCapture, notedNegativeZero } from './support/tap.mjs';
+import { tapOrSkip, openTap, spawnHelper, startCapture, checkCapture, notedNegativeZero } from './support/tap.mjs';
 
 const FILE = 'tests/interop-client.test.mjs';
 const TAP = 4;
@@ -24,7 +23,7 @@ const SERVER_PORT = 8000;
 
 /** Starts `python3 -m http.server` on host:port serving `root`; resolves once it listens. */
 async function kernelHttpServer(root, host, port) {
-  const child = spawn('python3', ['-u', '-m', 'http.server', String(port), '--bind', host, '--directory', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnHelper('python3', ['-u', '-m', 'http.server', String(port), '--bind', host, '--directory', root]);
   let out = '';
   const exited = new Promise((resolve) => child.on('close', resolve));
   await new Promise((resolve, reject) => {

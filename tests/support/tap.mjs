@@ -78,12 +78,12 @@ export async function openTap(n, { queues = 1, link = true } = {}) {
 }
 
 /**
- * Runs a command to its end (killed after `timeoutMs`). Resolves with { code, signal, out,
+ * Runs a command to its end (killed after `timeoutMs`), as a `spawnHelper`. Resolves with { code, signal, out,
  * err, length, sha }: with `hashStdout` the output is not kept, only its length and SHA-256.
  */
 export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnHelper(cmd, args);
     const hash = createHash('sha256');
     const chunks = [];
     let length = 0;
@@ -102,12 +102,24 @@ export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000 } = {})
 }
 
 /**
+ * Spawns a long-lived helper (a kernel-side server) that neither keeps the tap alive nor
+ * outlives the test: the descriptors it would inherit beyond stdio are closed before it starts
+ * (DPDK's net_tap opens /dev/net/tun without close-on-exec, so a child holding one keeps the
+ * tap, and its name, after the test process ended), and it gets SIGTERM if the test process
+ * dies first (`setpriv --pdeathsig`).
+ */
+export function spawnHelper(cmd, args) {
+  const closeInherited = 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@"';
+  return spawn('setpriv', ['--pdeathsig', 'TERM', 'bash', '-c', closeInherited, 'helper', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
  * Captures every frame on `iface` into `file` with tcpdump (whole frames). Resolves once
  * tcpdump listens; `stop()` ends it and resolves with the number of frames the kernel
  * dropped before tcpdump read them (such frames are missing from the file, not damaged).
  */
 export async function startCapture(iface, file) {
-  const child = spawn('tcpdump', ['-i', iface, '-s', '0', '-B', '16384', '-w', file, '-U', '--immediate-mode'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnHelper('tcpdump', ['-i', iface, '-s', '0', '-B', '16384', '-w', file, '-U', '--immediate-mode']);
   let err = '';
   const exited = new Promise((resolve) => child.on('close', resolve));
   await new Promise((resolve, reject) => {
@@ -135,27 +147,31 @@ const TSHARK = ['-n', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:
   '-o', 'tcp.desegment_tcp_streams:FALSE', '-d', 'tcp.port==1-65535,data', '-d', 'udp.port==1-65535,data'];
 const PROBLEM = '_ws.malformed || _ws.expert.severity == "Error" || ip.checksum.status == "Bad" || ' +
   'tcp.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad"';
-/** What a problem line shows: frame, addresses, sequence number, length, checksum states, expert messages. */
-const PROBLEM_FIELDS = ['-E', 'separator=,', '-E', 'occurrence=a', '-E', 'aggregator=;',
-  ...['frame.number', 'ip.src', 'ip.dst', 'tcp.seq_raw', 'tcp.len', 'ip.checksum.status', 'tcp.checksum.status', 'icmp.checksum.status', '_ws.expert.message']
-    .flatMap((f) => ['-e', f])];
+/** The fields tshark prints per flagged frame (tab-separated, lists joined by ';'). */
+const PROBLEM_FIELDS = ['frame.number', 'ip.src', 'ip.dst', 'tcp.seq_raw', 'tcp.len', 'ip.checksum.status',
+  'tcp.checksum.status', 'icmp.checksum.status', '_ws.expert.severity', '_ws.expert.message'];
+/** `_ws.expert.severity` values (epan/proto.h PI_ERROR, PI_WARN, PI_NOTE, PI_CHAT). */
+const SEVERITY = { 8388608: 'error', 6291456: 'warning', 4194304: 'note', 2097152: 'chat' };
 
 /**
- * tshark's one complaint that is not an error: a TCP checksum field of 0xffff where the sum
- * gave 0x0000. In one's complement both are zero (RFC 1071), every receiver accepts either
- * (the sum over the segment is 0xffff both ways), and the Linux kernel writes 0xffff itself
- * when it completes a checksum for a device (skb_checksum_help's CSUM_MANGLED_0), as does
- * DPDK net_tap's TX checksum offload. Measured here: frames from both the kernel and (with
- * offloads on) the tap port carry it, about one frame in 65,536, as chance predicts.
+ * tshark's one checksum complaint that is not an error: a TCP checksum field of 0xffff where
+ * the sum gave 0x0000. In one's complement both are zero (RFC 1071), every receiver accepts
+ * either (the sum over the segment is 0xffff both ways), and the Linux kernel writes 0xffff
+ * itself when it completes a checksum for a device (skb_checksum_help's CSUM_MANGLED_0), as
+ * does DPDK net_tap's TX checksum offload. Measured here: frames from both the kernel and
+ * (with offloads on) the tap port carry it, about one frame in 65,536, as chance predicts.
+ * tshark reports it as a warning, with the checksum status "Bad".
  */
 const NEGATIVE_ZERO = 'TCP Checksum 0xffff instead of 0x0000 (see RFC 1624)';
 
 /**
  * Reads a capture with tshark: { frames, fromStack, problems, negativeZero }. `problems`
  * lists the frames that are malformed, carry a bad checksum or an error-level expert message,
- * in either direction, one line each: frame,src,dst,seq,len,ip/tcp/icmp checksum status
- * (0 bad, 1 good, 2 unverified),expert messages. `negativeZero` lists, in the same form, the
- * frames whose only complaint is NEGATIVE_ZERO (see above), kept apart from `problems`.
+ * in either direction, one line each: frame src>dst seq len, ip/tcp/icmp checksum status (0
+ * bad, 1 good, 2 unverified), then the expert messages with their severity. `negativeZero`
+ * lists, in the same form, the frames whose bad TCP checksum is NEGATIVE_ZERO (see above) and
+ * that have nothing else wrong (warnings like "previous segment not captured" aside, which
+ * only say tcpdump missed frames), kept apart from `problems`.
  */
 export async function checkCapture(file, stackAddress) {
   const all = await run('tshark', [...TSHARK, '-r', file, '-T', 'fields', '-e', 'ip.src', '-e', 'arp.src.proto_ipv4'], { timeoutMs: 300_000 });
@@ -163,15 +179,21 @@ export async function checkCapture(file, stackAddress) {
   const lines = all.out.split('\n').filter(Boolean);
   const frames = lines.length;
   const fromStack = lines.filter((l) => l.split('\t').includes(stackAddress)).length;
-  const bad = await run('tshark', [...TSHARK, '-r', file, '-Y', PROBLEM, '-T', 'fields', ...PROBLEM_FIELDS], { timeoutMs: 300_000 });
+  const bad = await run('tshark', [...TSHARK, '-r', file, '-Y', PROBLEM, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;',
+    ...PROBLEM_FIELDS.flatMap((f) => ['-e', f])], { timeoutMs: 300_000 });
   if (bad.code !== 0) throw new Error(`tshark -r ${file} failed: ${bad.err.trim()}`);
-  const flagged = bad.out.split('\n').filter(Boolean);
-  const onlyNegativeZero = (line) => {
-    const fields = line.split(',');
-    const messages = fields.slice(8).join(',').split(';');
-    return fields[5] !== '0' && messages.every((m) => m === NEGATIVE_ZERO);
-  };
-  return { frames, fromStack, problems: flagged.filter((l) => !onlyNegativeZero(l)), negativeZero: flagged.filter(onlyNegativeZero) };
+  const problems = [];
+  const negativeZero = [];
+  for (const line of bad.out.split('\n').filter(Boolean)) {
+    const [frame, src, dst, seq, len, ipStatus, tcpStatus, icmpStatus, severities, messages] = line.split('\t');
+    const expert = (messages ?? '').split(';').map((m, i) => ({ m, severity: SEVERITY[(severities ?? '').split(';')[i]] ?? 'unknown' }));
+    const shown = `${frame} ${src}>${dst} seq ${seq} len ${len} checksums ip/tcp/icmp ${ipStatus || '-'}/${tcpStatus || '-'}/${icmpStatus || '-'}: ` +
+      expert.map((e) => `${e.severity}: ${e.m}`).join('; ');
+    const onlyNegativeZero = ipStatus !== '0' && tcpStatus === '0' && icmpStatus !== '0' &&
+      expert.some((e) => e.m === NEGATIVE_ZERO) && expert.every((e) => e.severity !== 'error' && e.severity !== 'unknown');
+    (onlyNegativeZero ? negativeZero : problems).push(shown);
+  }
+  return { frames, fromStack, problems, negativeZero };
 }
 
 /** Prints how many frames had NEGATIVE_ZERO (not an error, but worth seeing in the log). */
