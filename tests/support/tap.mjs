@@ -27,7 +27,7 @@ function commandPath(cmd) {
 
 /** Debian packages that provide the commands the interop tests run. */
 const PACKAGE_OF = {
-  ip: 'iproute2', ss: 'iproute2', ping: 'iputils-ping', curl: 'curl', socat: 'socat',
+  ip: 'iproute2', ss: 'iproute2', setpriv: 'util-linux', ping: 'iputils-ping', curl: 'curl', socat: 'socat',
   tcpdump: 'tcpdump', tshark: 'tshark', python3: 'python3',
 };
 
@@ -47,7 +47,7 @@ export function tapOrSkip(file, commands = []) {
     why ??= 'the DPDK addon is not built (npm run build:addon)';
   } else if (!existsSync('/dev/net/tun')) why = '/dev/net/tun is missing: load the tun module (modprobe tun)';
   else {
-    const missing = ['ip', ...commands].filter((c) => commandPath(c) === null);
+    const missing = ['ip', 'setpriv', ...commands].filter((c) => commandPath(c) === null);
     if (missing.length) why = `missing ${missing.join(', ')}: apt-get install ${[...new Set(missing.map((c) => PACKAGE_OF[c] ?? c))].join(' ')}`;
   }
   if (why === null) return true;
