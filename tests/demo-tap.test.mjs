@@ -2,12 +2,14 @@
 // (wtap7, kernel side 10.99.7.1/24, stack 10.99.7.2, flags overriding the defaults) comes up,
 // the demo prints the exact curl command to try and live counters; the kernel's curl gets
 // GET /bytes/N?seed=S intact (body SHA-256 = x-sha256 = the seeded stream's) and GET / the
-// stack's counters; ping is answered; SIGINT (Ctrl-C) to the demo closes it gracefully: exit 0
-// (npx passes it on), the closing line printed, the tap gone. Without root the same command says why and
+// stack's counters; ping is answered; SIGINT (Ctrl-C) to the demo closes it gracefully: an idle
+// kernel connection still open gets a FIN and is counted drained, exit 0 (npx passes it on),
+// the closing line printed, the tap gone. Without root the same command says why and
 // runs the in-memory demo instead; a tap name already taken is refused with the fix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,14 +68,16 @@ if (tapOrSkip(FILE, ['curl', 'ping'])) {
   const { seededSha256 } = await import('../dist/util/seeded-bytes.js');
   const dir = mkdtempSync(join(tmpdir(), 'wasm-tcpip-demo-tap-'));
   let demo = null;
-
-  test.after(async () => {
+  /** Kills whatever of the demo's process group is left (a failed test must free the tap). */
+  const killDemo = async () => {
     if (demo && !demo.exit) {
       process.kill(-demo.child.pid, 'SIGKILL');
       await demo.exited;
     }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  };
+
+  test.after.each(killDemo);
+  test.after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('npx wasm-tcpip demo on a tap: curl hint, intact /bytes, counters at /, ping, clean Ctrl-C', async () => {
     demo = startDemo();
@@ -107,12 +111,30 @@ if (tapOrSkip(FILE, ['curl', 'ping'])) {
     // Live counters (one line per interval when stdout is not a terminal) saw the traffic.
     await waitFor(demo, /counters: frames in [1-9]\d*, out [1-9]\d* \| tcp segments in [1-9]\d*/);
 
+    // An idle keep-alive connection from the kernel is open at Ctrl-C: the demo ends it with a
+    // FIN and waits for the kernel's (drained, not reset).
+    const agent = new http.Agent({ keepAlive: true });
+    const kept = await new Promise((resolve, reject) => {
+      http.get({ host: plan.stack, port: HTTP_PORT, path: '/bytes/1024?seed=1', agent }, (res) => {
+        const socket = res.socket;
+        res.resume();
+        res.on('end', () => resolve(socket));
+      }).on('error', reject);
+    });
+    const keptEnded = { end: false, error: null };
+    kept.on('end', () => { keptEnded.end = true; });
+    kept.on('error', (e) => { keptEnded.error = e; });
+    const keptClosed = new Promise((r) => kept.on('close', r));
+
     // To the demo process itself: Ctrl-C in a terminal would also reach npm, which then ends
     // by the signal whatever the demo's exit code; here the demo's own code reaches npx's.
     process.kill(demoProcess(demo.child.pid), 'SIGINT');
     const exit = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
     assert.equal(exit, { code: 0, signal: null }, `${demo.out}\n${demo.err}`);
-    assert.match(demo.out, /\ndemo: closed: \d+ connections drained, 0 reset\n$/);
+    assert.match(demo.out, /\ndemo: closed: 1 connections drained, 0 reset\n$/);
+    await keptClosed;
+    assert.equal(keptEnded, { end: true, error: null }, 'the idle connection got a FIN, not a reset');
+    agent.destroy();
     assert.not.ok(existsSync(`/sys/class/net/${plan.iface}`), 'the tap went away with the demo');
   });
 
