@@ -142,7 +142,8 @@ async function runSender(host: string, port: number, bytes: number, seed: number
   await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
   const hash = createHash('sha256');
   let sent = 0;
-  const acknowledged = new Promise<void>((resolve, reject) => {
+  // Nothing to acknowledge for 0 bytes: the sink just sees the FIN.
+  const acknowledged = bytes === 0 ? Promise.resolve() : new Promise<void>((resolve, reject) => {
     sock.on('data', (d: Buffer) => { if (d.includes(ALL_RECEIVED)) resolve(); });
     sock.once('end', () => reject(new Error(`the sink closed after ${sent} bytes were written, before acknowledging all ${bytes}`)));
     sock.once('error', reject);
@@ -152,7 +153,7 @@ async function runSender(host: string, port: number, bytes: number, seed: number
     sent += chunk.length;
     if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
   }
-  if (bytes > 0) await acknowledged;
+  await acknowledged;
   const retransmits = kernelRetransmits(sock.localPort!);
   const closed = new Promise((r) => sock.once('close', r));
   sock.end();
