@@ -106,20 +106,24 @@ export async function perfTap(o: TapPerfOptions): Promise<PerfResult> {
   }
 }
 
-/** Runs this module as the sender in a child process (the kernel's TCP, another CPU). */
+/**
+ * Runs this module as the sender in a child process (the kernel's TCP, another CPU). The
+ * report comes back over the IPC channel, whose end also tells the child that this process
+ * is gone (it then exits rather than keep sending into a tap nobody reads).
+ */
 function runSenderChild(host: string, bytes: number, seed: number, bindAddress: string): Promise<SenderReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), SENDER_FLAG, host, String(SINK_PORT), String(bytes), String(seed), bindAddress], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    let out = '';
+    let report: SenderReport | null = null;
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
-    child.stderr.on('data', (d: Buffer) => { err += d; });
+    child.on('message', (m) => { report = m as SenderReport; });
+    child.stderr!.on('data', (d: Buffer) => { err += d; });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(failure('ERR_WASM_TCPIP_PERF_SENDER', `perf --link tap: the kernel-side sender failed (exit ${code}): ${err.trim()}`));
-      resolve(JSON.parse(out) as SenderReport);
+      if (code !== 0 || report === null) return reject(failure('ERR_WASM_TCPIP_PERF_SENDER', `perf --link tap: the kernel-side sender failed (exit ${code}): ${err.trim()}`));
+      resolve(report);
     });
   });
 }
@@ -135,7 +139,7 @@ function kernelRetransmits(localPort: number): number {
 /**
  * The sender (child process): connects from `bindAddress` to host:port over the kernel's TCP,
  * sends the seeded stream with backpressure, waits for the sink's ALL_RECEIVED byte, reads
- * its retransmission count, closes, and prints its SenderReport.
+ * its retransmission count, closes, and sends its SenderReport to the parent.
  */
 async function runSender(host: string, port: number, bytes: number, seed: number, bindAddress: string): Promise<void> {
   const sock = net.connect({ host, port, localAddress: bindAddress });
@@ -160,13 +164,15 @@ async function runSender(host: string, port: number, bytes: number, seed: number
   sock.resume();
   await closed;
   const report: SenderReport = { sent, sha256: hash.digest('hex'), retransmits };
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  await new Promise<void>((resolve, reject) => process.send!(report, (e: Error | null) => (e ? reject(e) : resolve())));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === SENDER_FLAG) {
   const [host, port, bytes, seed, bindAddress] = process.argv.slice(3);
-  runSender(host, Number(port), Number(bytes), Number(seed), bindAddress).catch((e: Error) => {
-    console.error(e.message);
-    process.exitCode = 1;
-  });
+  let finished = false;
+  process.on('disconnect', () => { if (!finished) process.exit(1); });
+  runSender(host, Number(port), Number(bytes), Number(seed), bindAddress).then(
+    () => { finished = true; process.disconnect!(); },
+    (e: Error) => { console.error(e.message); process.exit(1); },
+  );
 }
