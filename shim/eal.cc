@@ -14,6 +14,7 @@
 
 #include <mutex>
 
+#include "cloexec.h"
 #include "eal_log.h"
 #include "errors.h"
 
@@ -189,6 +190,7 @@ Napi::Value Eal::Start(const Napi::CallbackInfo& info) {
       uint16_t pid;
       if (rte_eth_dev_get_port_by_name(VdevName(spec).c_str(), &pid) == 0) continue;
       std::string args = spec.find(',') == std::string::npos ? "" : spec.substr(spec.find(',') + 1);
+      InheritanceGuard keepFromChildren;
       rte_vdev_init(VdevName(spec).c_str(), args.c_str());
     }
   } else if (!gInitFailure.empty()) {
@@ -209,8 +211,13 @@ Napi::Value Eal::Start(const Napi::CallbackInfo& info) {
     ClaimRealtimeSignals();
     cpu_set_t saved;
     bool haveSaved = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
-    int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
-    int err = rte_errno;
+    int rc;
+    int err;
+    {
+      InheritanceGuard keepFromChildren;
+      rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+      err = rte_errno;
+    }
     if (haveSaved) pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
     if (rc < 0) {
       gInitFailure = DpdkErrorText(err);
@@ -247,7 +254,10 @@ Napi::Value Eal::AttachVdev(const Napi::CallbackInfo& info) {
   }
   uint64_t mark = EalLog::Mark();
   std::string args = spec.find(',') == std::string::npos ? "" : spec.substr(spec.find(',') + 1);
-  rte_vdev_init(name.c_str(), args.c_str());
+  {
+    InheritanceGuard keepFromChildren;
+    rte_vdev_init(name.c_str(), args.c_str());
+  }
   return Napi::Number::New(env, PortOfProbedVdev(env, spec, mark));
 }
 

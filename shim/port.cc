@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "cloexec.h"
 #include "eal.h"
 #include "errors.h"
 #include "port_registry.h"
@@ -235,6 +236,7 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   }
 
   conf.intr_conf.rxq = rxInterrupts ? 1 : 0;
+  InheritanceGuard keepFromChildren;
   int rc = rte_eth_dev_configure(portId_, queues, queues, &conf);
   if (rc == -ENOTSUP && rxInterrupts) {
     ThrowCoded(env, code::kPort, who + " cannot raise RX queue interrupts (" + DpdkErrorText(rc) +
@@ -290,7 +292,11 @@ void Port::StartLocked(Napi::Env env) {
                                         " is not set up: attach a link (one per queue, e.g. one per worker) before start()");
     }
   }
-  int rc = rte_eth_dev_start(portId_);
+  int rc;
+  {
+    InheritanceGuard keepFromChildren;  // starting opens interrupt descriptors (link status, RX)
+    rc = rte_eth_dev_start(portId_);
+  }
   if (rc != 0) ThrowCoded(env, code::kPort, PortName(portId_) + ": start failed (" + DpdkErrorText(rc) + ")", -rc);
   PortRegistry::SetStarted(portId_, true);
 }

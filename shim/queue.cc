@@ -21,6 +21,7 @@
 #include <cstring>
 #include <string>
 
+#include "cloexec.h"
 #include "eal.h"
 #include "errors.h"
 #include "port.h"
@@ -194,6 +195,9 @@ Queue::Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info) {
   }
   if (s.queueReady[queue_]) ThrowCoded(env, code::kState, "queue " + std::to_string(queue_) + " is already attached to another link: each queue has one owner");
   portOffloads_ = s.offloads;
+  // Creating the pool may map new memory files (hugepages with --in-memory), and net_tap opens
+  // a /dev/net/tun descriptor per queue at setup: none of them is for child processes.
+  InheritanceGuard keepFromChildren;
   CreatePool(env, opts);
 
   int socket = rte_eth_dev_socket_id(port_);

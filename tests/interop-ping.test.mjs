@@ -45,10 +45,10 @@ if (tapOrSkip(FILE, ['ping', 'tcpdump', 'tshark'])) {
     assert.ok(seen.fromStack + dropped >= PINGS, `frames from the stack: ${seen.fromStack}`);
   });
 
-  // Fails today: DpdkLink announces the port's MAC (src/links/dpdk.ts, `this.mac` from
-  // `port.info().mac`) and net_tap gives its port the MAC of the kernel's tap interface, so
-  // the stack and the kernel share one address on one Ethernet link. Linux tolerates it on a
-  // lone tap; a bridge with the tap as a port drops the stack's frames (own address as source).
+  // net_tap gives its port the MAC of the kernel's tap interface, so a stack announcing the
+  // port's MAC would share one address with the kernel on one Ethernet link (Linux tolerates it
+  // on a lone tap; a bridge with the tap as a port drops the stack's frames, its own address as
+  // source). DpdkLink leaves `mac` undefined on such ports and the stack derives its own.
   test("the kernel's neighbour entry for the stack is not its own interface's MAC", async () => {
     const ping = await run('ping', ['-n', '-q', '-c', '1', '-W', '2', plan.stack], { timeoutMs: 10_000 });
     assert.is(ping.code, 0, ping.out);

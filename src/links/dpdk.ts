@@ -10,6 +10,19 @@
 // stopped first, before that memory can go; a port `DpdkLink.open` configured is closed with
 // its last link (a tap interface then goes away at once).
 // Frames the shim cannot pass on are counted by reason in `stats()`.
+//
+// The stack's MAC: `mac` is the port's own address only when that address is the stack's to
+// use. On drivers that front a kernel network interface (net_tap, net_af_packet, net_af_xdp)
+// the port's MAC is that interface's, the kernel's own: net_tap even writes its port MAC
+// onto the kernel's tap (measured: `ip link show wtapN` shows the port's MAC, and with the
+// `mac=` devarg or rte_eth_dev_default_mac_addr_set both sides change together, so the port
+// cannot be given an address of its own). The stack and the kernel would then be two hosts
+// with one MAC on one link, which a Linux bridge with the tap as a port refuses (its own
+// address as a source). So on those drivers `mac` is undefined and createStack derives a
+// locally administered MAC from the seed and the address, as it does for a port without one
+// (net_ring). A tap's kernel side receives every frame DPDK writes and hands DPDK every
+// frame it sends, whatever the destination; on af_packet/af_xdp the interface itself filters
+// unicast by MAC, so `open` configures those ports promiscuous unless told otherwise.
 
 import type { Port, PortConfig, Queue, QueueStats } from '../../shim/binding.js';
 import { loadDpdk } from '../dpdk/addon.js';
@@ -38,6 +51,11 @@ export interface DpdkOpenOptions extends Omit<DpdkLinkOptions, 'port'>, PortConf
   device?: number | string;
 }
 
+/** Drivers whose port MAC is the address of a kernel network interface, not the stack's. */
+const KERNEL_MAC_DRIVERS = new Set(['net_tap', 'net_af_packet', 'net_af_xdp']);
+/** Of those, the ones whose interface drops unicast frames for other MACs unless promiscuous. */
+const FILTERING_KERNEL_DRIVERS = new Set(['net_af_packet', 'net_af_xdp']);
+
 export interface DpdkLinkStats extends QueueStats {
   zeroCopy: boolean;
   zeroCopyReason: string | null;
@@ -47,6 +65,7 @@ export class DpdkLink implements Link {
   readonly kind = 'dpdk';
   readonly polled = true;
   readonly mtu: number;
+  /** The port's MAC when it is the stack's to use; undefined on a kernel interface's port (see above). */
   readonly mac?: Uint8Array;
   readonly offloads: number;
   readonly portId: number;
@@ -79,7 +98,8 @@ export class DpdkLink implements Link {
     if (configureHere) {
       port.configure({
         queues: options.queues, mtu: options.mtu, rxDescs: options.rxDescs, txDescs: options.txDescs,
-        offloads: options.offloads, rss: options.rss, promiscuous: options.promiscuous, rxInterrupts: options.rxInterrupts,
+        offloads: options.offloads, rss: options.rss, rxInterrupts: options.rxInterrupts,
+        promiscuous: options.promiscuous ?? FILTERING_KERNEL_DRIVERS.has(port.info().driver),
       });
     }
     const link = new DpdkLink({ port: portId, queue: options.queue, zeroCopy: options.zeroCopy, mbufs: options.mbufs, autoStart: options.autoStart });
@@ -102,8 +122,9 @@ export class DpdkLink implements Link {
     }
     this.mtu = state.mtu;
     this.offloads = state.offloads;
-    const mac = this.port.info().mac;
-    this.mac = mac && mac.some((b) => b !== 0) ? new Uint8Array(mac) : undefined;
+    const info = this.port.info();
+    const ownMac = info.mac && info.mac.some((b) => b !== 0) && !KERNEL_MAC_DRIVERS.has(info.driver);
+    this.mac = ownMac ? new Uint8Array(info.mac!) : undefined;
   }
 
   attach(rings: FrameRings, wake: (atUs: number) => void): void {
