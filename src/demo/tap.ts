@@ -2,13 +2,15 @@
 // on its queue serving the demo HTTP service, live counters, graceful close on Ctrl-C.
 //
 // Guarantees: the kernel side is configured (address, link up, IPv6 off so router
-// solicitations stay out) and torn down with the device when the process exits; every
+// solicitations stay out) and torn down with the device when the process exits; the stack
+// has a MAC of its own, not the kernel tap's (src/links/dpdk.ts says why), and both are
+// printed; every
 // failure names what to fix (root, libdpdk, the interface name already taken: net_tap would
 // attach to an existing tap as one more queue instead of failing, so the name is checked
 // first).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createStack } from '../stack/stack.js';
 import { serveDemoHttp } from './http-app.js';
 import { counterLine, type DemoOptions } from '../cli/demo.js';
@@ -60,6 +62,8 @@ export async function tapDemo(o: DemoOptions): Promise<number> {
   const stack = await createStack({ link, address: `${o.stack}/${o.prefix}`, poll: 'adaptive' });
   await serveDemoHttp(stack, o.port);
   console.log(`demo: stack ${stack.address} (${stack.mac}) on ${o.tap}, kernel side ${o.kernel}; HTTP on port ${o.port}`);
+  const kernelMac = readFileSync(`/sys/class/net/${o.tap}/address`, 'utf8').trim();
+  console.log(`demo: ${o.tap} (the kernel side) has MAC ${kernelMac}; the stack answers ARP with its own, ${stack.mac}`);
   console.log('try:');
   console.log(`  curl -sS -D - -o /tmp/bytes http://${o.stack}:${o.port}/bytes/1048576?seed=1 | grep x-sha256; sha256sum /tmp/bytes`);
   console.log(`  curl http://${o.stack}:${o.port}/`);

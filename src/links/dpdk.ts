@@ -56,6 +56,12 @@ const KERNEL_MAC_DRIVERS = new Set(['net_tap', 'net_af_packet', 'net_af_xdp']);
 /** Of those, the ones whose interface drops unicast frames for other MACs unless promiscuous. */
 const FILTERING_KERNEL_DRIVERS = new Set(['net_af_packet', 'net_af_xdp']);
 
+/**
+ * Ports `DpdkLink.open` configured in this thread: whichever of their links closes last (the
+ * one `open` returned or one built on another queue) closes the port.
+ */
+const portsOpenedHere = new Set<number>();
+
 export interface DpdkLinkStats extends QueueStats {
   zeroCopy: boolean;
   zeroCopyReason: string | null;
@@ -78,8 +84,6 @@ export class DpdkLink implements Link {
   private closed = false;
   /** Set once the port was seen started (checked per burst until then). */
   private portStarted = false;
-  /** Set by `open` when it configured the port: the last link to close then closes the port. */
-  private ownsPort = false;
 
   /**
    * Starts EAL (once per process), configures the port unless it already is, and returns a
@@ -103,7 +107,7 @@ export class DpdkLink implements Link {
       });
     }
     const link = new DpdkLink({ port: portId, queue: options.queue, zeroCopy: options.zeroCopy, mbufs: options.mbufs, autoStart: options.autoStart });
-    link.ownsPort = configureHere;
+    if (configureHere) portsOpenedHere.add(portId);
     return link;
   }
 
@@ -207,7 +211,10 @@ export class DpdkLink implements Link {
     if (this.closed) return;
     this.closed = true;
     this.queue?.close();
-    if (this.ownsPort && !this.port.state().queuesAttached.some(Boolean)) this.port.close();
+    if (portsOpenedHere.has(this.portId) && !this.port.state().queuesAttached.some(Boolean)) {
+      portsOpenedHere.delete(this.portId);
+      this.port.close();
+    }
   }
 }
 
