@@ -7,7 +7,9 @@
 // real-time signal left at its default gets a no-op handler (so net_tap polls instead of
 // arming a signal per received packet), and the calling thread's CPU affinity, which EAL
 // pins, is restored afterwards. Every requested virtual device must have produced an
-// ethdev port: EAL does not fail when a vdev fails to probe, this class does.
+// ethdev port: EAL does not fail when a vdev fails to probe, this class does. Descriptors
+// EAL and the drivers open here are close-on-exec (cloexec.h), as are those opened when a
+// port is configured or started and a queue set up, so no child process inherits them.
 #pragma once
 
 #include <napi.h>
