@@ -169,4 +169,22 @@ test('300 connections ended, destroyed or reset at random by either side over a 
   assert.equal(await server.close(), { drained: 0, reset: 0 });
 });
 
+test('each connection is counted closed once (also when the host lets go after CLOSED); a listener is not a connection', async () => {
+  const { server, client } = await stackPair();
+  const listener = server.net.createServer((s) => { s.resume(); s.on('end', () => s.end()); });
+  listener.listen(7);
+  for (let i = 0; i < 3; i++) {
+    const sock = client.net.connect({ host: '10.0.0.1', port: 7 });
+    sock.resume();
+    await once(sock, 'connect');
+    sock.end('x');
+    await once(sock, 'close');
+  }
+  await client.close({ timeoutMs: 1000 });
+  await server.close({ timeoutMs: 1000 });
+  const c = server.counters();
+  assert.is(c['tcp.conn.passive_opens'], 3);
+  assert.is(c['tcp.conn.closed'], 3, 'three connections, the listener not among them');
+});
+
 test.run();

@@ -58,10 +58,8 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     assert.ok(seen.fromStack + dropped >= Math.ceil(SIZE / 1460), `frames from the stack: ${seen.fromStack}, dropped by the kernel: ${dropped}`);
   });
 
-  // Fails today: assembly/tcp/close.ts connectionFree counts `tcp.conn.closed` when a
-  // connection the host still holds reaches CLOSED (it keeps the record for the host), and
-  // again when userClose later frees that CLOSED record through connectionFree: one
-  // connection, counted twice.
+  // A connection the host still holds when it reaches CLOSED is freed later by tcpClose:
+  // counted once, at CLOSED.
   test('tcp.conn.closed counts the one connection once', () => {
     const c = stack.counters();
     assert.is(c['tcp.conn.passive_opens'], 1);

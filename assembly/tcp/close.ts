@@ -58,9 +58,12 @@ function releaseBuffers(t: Tcb): void {
  */
 export function connectionFree(t: Tcb): void {
   if ((t.flags & TF.IN_USE) == 0) return;
+  // Counted once per connection: a record the host kept after CLOSED comes back here from
+  // tcpClose, and a listener is not a connection.
+  if ((t.flags & TF.CLOSE_COUNTED) == 0 && t.state != TcpState.LISTEN) bump(CONN_CLOSED);
+  t.flags |= TF.CLOSE_COUNTED;
   releaseNetwork(t);
   t.state = TcpState.CLOSED;
-  bump(CONN_CLOSED);
   if ((t.flags & TF.HOST_OWNED) != 0) {
     notifyHost(t);
     return;

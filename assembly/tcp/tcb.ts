@@ -64,6 +64,8 @@ export namespace TF {
   export const REXMT_FIRST: u32 = 1 << 22;
   /** The peer's FIN arrived beyond a hole: it takes effect when rcvNxt reaches `rcvFinSeq`. */
   export const PEER_FIN_PENDING: u32 = 1 << 23;
+  /** `tcp.conn.closed` was counted for this connection (it reached CLOSED once). */
+  export const CLOSE_COUNTED: u32 = 1 << 24;
 }
 
 /**
