@@ -102,15 +102,12 @@ export function run(cmd, args, { hashStdout = false, timeoutMs = 120_000 } = {})
 }
 
 /**
- * Spawns a long-lived helper (a kernel-side server) that neither keeps the tap alive nor
- * outlives the test: the descriptors it would inherit beyond stdio are closed before it starts
- * (DPDK's net_tap opens /dev/net/tun without close-on-exec, so a child holding one keeps the
- * tap, and its name, after the test process ended), and it gets SIGTERM if the test process
- * dies first (`setpriv --pdeathsig`).
+ * Spawns a long-lived helper (a kernel-side server) that does not outlive the test: it gets
+ * SIGTERM if the test process dies first (`setpriv --pdeathsig`). It inherits no DPDK
+ * descriptor (the shim marks them close-on-exec), so it cannot keep the tap alive.
  */
 export function spawnHelper(cmd, args) {
-  const closeInherited = 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@"';
-  return spawn('setpriv', ['--pdeathsig', 'TERM', 'bash', '-c', closeInherited, 'helper', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('setpriv', ['--pdeathsig', 'TERM', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /**
