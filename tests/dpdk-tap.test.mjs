@@ -216,7 +216,9 @@ if (root) {
     const { port, configured } = openPort(`net_tap${tag}`);
     assert.ok(port.info().driver === 'net_tap');
     const link = new DpdkLink({ port: port.portId });
-    assert.is(link.offloads, configured.offloads);
+    // The link announces the port's offloads but TSO, which net_tap cannot do for full-MSS
+    // segments (src/links/dpdk.ts TSO_UNUSABLE_DRIVERS).
+    assert.is(link.offloads, configured.offloads & ~8);
     const stack = await createStack({ link, address: `${STACK}/24`, seed: 3 });
     try {
       execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${IFACE}.disable_ipv6=1`]);

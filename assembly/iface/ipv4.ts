@@ -109,6 +109,17 @@ export function ipv4LocalAddr(): u32 { return cfg(Cfg.Ipv4Addr); }
 /** Largest L4 length (header + data) of one unfragmented datagram to `dst`: MTU - 20. */
 export function ipv4MaxPayload(dst: u32): u32 { return cfg(Cfg.Mtu) - IPV4_HEADER_LEN; }
 
+/**
+ * Largest L4 length (header + data) of one TCP datagram the port segments (TSO): what a TX
+ * slot holds after the Ethernet and IPv4 headers, and at most what the IPv4 total length
+ * field can say (RFC 791 3.1). Only meaningful when Cfg.Offloads has TX_TSO.
+ */
+export function ipv4MaxSegmentedPayload(): u32 {
+  const slot = txMaxFrame() > L4_OFFSET ? txMaxFrame() - L4_OFFSET : 0;
+  const field: u32 = 0xFFFF - IPV4_HEADER_LEN;
+  return slot < field ? slot : field;
+}
+
 /** True when `a` is the limited broadcast or our subnet's directed broadcast. */
 export function ipv4IsBroadcast(a: u32): bool {
   if (a == IPV4_BROADCAST) return true;

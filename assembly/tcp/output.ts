@@ -11,11 +11,15 @@
 // - The advertised window never shrinks (RFC 9293 3.8.6.2.2) and grows only by
 //   min(buffer/2, MSS) steps (receiver SWS avoidance, RFC 1122 4.2.3.3).
 // - Every ACK-bearing segment carries rcvNxt and clears the delayed-ACK state.
+// - When the port segments TCP (Cfg.Offloads has TX_TSO), new data that the windows allow
+//   for two or more full segments leaves as one frame of whole segments, which the port cuts
+//   at segmentPayloadMax (each piece is then what the software path would have sent, with
+//   PSH/FIN kept on the last piece only); retransmissions always go as single segments.
 
-import { cfg, Cfg } from "../abi/config";
-import { defineCounter, bump } from "../abi/counters";
+import { cfg, Cfg, Offload } from "../abi/config";
+import { defineCounter, bump, bumpBy } from "../abi/counters";
 import { now, NEVER } from "../util/time";
-import { ipv4OutputBegin, ipv4OutputFinish, ipv4MaxPayload } from "../iface/ipv4";
+import { ipv4OutputBegin, ipv4OutputFinish, ipv4MaxPayload, ipv4MaxSegmentedPayload } from "../iface/ipv4";
 import { txHasRoom } from "../frame/rings";
 import {
   TcpOptions, tcpEmit, TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK_FLAG,
@@ -36,11 +40,21 @@ const RSTS_OUT = defineCounter("tcp.tx.rst");
 const CHALLENGE_ACKS = defineCounter("tcp.tx.challenge_ack");
 const CHALLENGE_ACK_LIMITED = defineCounter("tcp.challenge_ack.rate_limited");
 const DROP_RST_NO_BUFFER = defineCounter("drop.tcp.rst_no_tx_buffer");
+/** Frames handed to the port for segmentation (each also counts once in tcp.tx.segments). */
+const TSO_FRAMES = defineCounter("tcp.tx.tso_frames");
+/** Wire segments those frames stand for once the port has cut them. */
+const TSO_SEGMENTS = defineCounter("tcp.tx.tso_segments");
 
 /** IP protocol number of TCP. */
 const PROTO_TCP: u8 = 6;
 /** Bytes the timestamps option adds to every segment once negotiated (NOP NOP TS). */
 const TS_OPTION_BYTES: u32 = 12;
+
+/**
+ * Smallest piece size handed to the port for segmentation: NICs refuse smaller ones (i40e's
+ * rte_eth_tx_prepare rejects a TSO MSS below 256), so a peer with a tiny MSS gets single segments.
+ */
+const TSO_MIN_SEGMENT: u32 = 256;
 
 /** Scratch options for emitted segments (created once at start). */
 const outOpts = new TcpOptions();
@@ -74,6 +88,26 @@ let challengeWindowEndUs: i64 = 0;
 @inline export function segmentPayloadMax(t: Tcb): u32 {
   const ts = (t.flags & TF.TIMESTAMPS) != 0 ? TS_OPTION_BYTES : 0;
   return t.sndMss > ts + 8 ? t.sndMss - ts : 8;
+}
+
+/** TCP header bytes of a data segment of `t`: 20 plus the timestamps option once negotiated. */
+@inline function dataHeaderLen(t: Tcb): u32 {
+  return 20 + ((t.flags & TF.TIMESTAMPS) != 0 ? TS_OPTION_BYTES : 0);
+}
+
+/**
+ * Payload of one frame the port segments (TSO) for `len` sendable new bytes: the largest
+ * whole number k >= 2 of `maxSeg` segments within `len`, the TX slot and the IPv4 total
+ * length; 0 when the port cannot segment or fewer than two segments fit.
+ */
+function segmentedPayload(t: Tcb, len: u32, maxSeg: u32): u32 {
+  if ((cfg(Cfg.Offloads) & Offload.TX_TSO) == 0 || maxSeg < TSO_MIN_SEGMENT) return 0;
+  const room = ipv4MaxSegmentedPayload();
+  const hl = dataHeaderLen(t);
+  if (room <= hl) return 0;
+  const limit = room - hl < len ? room - hl : len;
+  const k = limit / maxSeg;
+  return k >= 2 ? k * maxSeg : 0;
 }
 
 /** Bytes in flight: sent but not yet acknowledged (RFC 5681 "FlightSize"). */
@@ -147,10 +181,11 @@ export function receiveWindow(t: Tcb): u32 {
 
 /**
  * Writes and sends one segment of `t`. `dataLen` payload bytes are copied from the send ring
- * at `seq - sndUna`. Returns 1 when handed to IPv4, 0 when no frame buffer is free now (the
- * caller retries later), or a negative errno when the destination is unreachable.
+ * at `seq - sndUna`; `tsoMss` > 0 asks the port to cut the payload into segments of that many
+ * bytes (TSO). Returns 1 when handed to IPv4, 0 when no frame buffer is free now (the caller
+ * retries later), or a negative errno when the destination is unreachable.
  */
-function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32): i32 {
+function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 {
   const seg = ipv4OutputBegin(t.remoteAddr, PROTO_TCP);
   if (seg == 0) return 0;
   const o = outOpts;
@@ -186,9 +221,13 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32): i32 {
   const ack = (flags & TCP_ACK_FLAG) != 0 ? t.rcvNxt : 0;
   const hl = tcpEmit(seg, t.localPort, t.remotePort, seq, ack, flags, window, o);
   if (dataLen > 0) ringReadAt(tcbSendRing(t), seq - t.sndUna, seg + hl, dataLen);
-  const r = ipv4OutputFinish(hl + dataLen);
+  const r = ipv4OutputFinish(hl + dataLen, tsoMss);
   if (r < 0) return r;
   bump(SEGS_OUT);
+  if (tsoMss > 0) {
+    bump(TSO_FRAMES);
+    bumpBy(TSO_SEGMENTS, <u64>(dataLen / tsoMss));
+  }
   if ((flags & TCP_ACK_FLAG) != 0) {
     t.lastAckSent = t.rcvNxt;
     t.flags &= ~TF.ACK_NOW;
@@ -278,7 +317,10 @@ export function tcpOutput(t: Tcb): bool {
     if (t.sndWnd < win) win = t.sndWnd;
     const usable = win > inFlight ? win - inFlight : 0;
     let len = avail < usable ? avail : usable;
-    if (len > maxSeg) len = maxSeg;
+    // New data for two or more full segments: one frame the port segments (TSO).
+    const segmented = retransmitting ? 0 : segmentedPayload(t, len, maxSeg);
+    if (segmented > 0) len = segmented;
+    else if (len > maxSeg) len = maxSeg;
     const finQueued = (t.flags & TF.FIN_QUEUED) != 0;
     if (len > 0 && len < maxSeg && !retransmitting) {
       // Nagle (RFC 1122 4.2.3.4, RFC 896) and sender SWS avoidance: a short segment goes
@@ -316,7 +358,7 @@ export function tcpOutput(t: Tcb): bool {
     if (fin) flags |= TCP_FIN;
     if (len > 0 && t.sndNxt + len == dataEnd) flags |= TCP_PSH;
     const seq = t.sndNxt;
-    const r = emit(t, seq, flags, len);
+    const r = emit(t, seq, flags, len, segmented > 0 ? maxSeg : 0);
     if (r == 0) return false;
     if (!sent(t, r)) return true;
     if (retransmitting) {

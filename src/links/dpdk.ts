@@ -55,6 +55,15 @@ export interface DpdkOpenOptions extends Omit<DpdkLinkOptions, 'port'>, PortConf
 const KERNEL_MAC_DRIVERS = new Set(['net_tap', 'net_af_packet', 'net_af_xdp']);
 /** Of those, the ones whose interface drops unicast frames for other MACs unless promiscuous. */
 const FILTERING_KERNEL_DRIVERS = new Set(['net_af_packet', 'net_af_xdp']);
+/**
+ * Drivers whose TSO real TCP traffic cannot use, so the link does not announce TX_TSO there
+ * (the port keeps it enabled). Measured on DPDK 22.11 net_tap: a TSO frame whose segment size
+ * plus headers exceeds the MTU, as any full-MSS one does, is refused with a TX error that also
+ * ends its burst (connections stall); with a smaller MSS the process crashed (SIGSEGV).
+ */
+const TSO_UNUSABLE_DRIVERS = new Set(['net_tap']);
+/** The TSO bit of `offloads` (assembly/abi/config.ts Offload.TX_TSO). */
+const OFFLOAD_TX_TSO = 1 << 3;
 
 /**
  * Ports `DpdkLink.open` configured in this thread: whichever of their links closes last (the
@@ -125,8 +134,8 @@ export class DpdkLink implements Link {
       throw new DpdkError('ERR_WASM_TCPIP_DPDK_QUEUES', `queue ${this.queueId} does not exist: port ${this.portId} has ${state.queues} (configure more queues, one per worker)`);
     }
     this.mtu = state.mtu;
-    this.offloads = state.offloads;
     const info = this.port.info();
+    this.offloads = TSO_UNUSABLE_DRIVERS.has(info.driver) ? state.offloads & ~OFFLOAD_TX_TSO : state.offloads;
     const ownMac = info.mac && info.mac.some((b) => b !== 0) && !KERNEL_MAC_DRIVERS.has(info.driver);
     this.mac = ownMac ? new Uint8Array(info.mac!) : undefined;
   }

@@ -101,6 +101,11 @@ export interface StackOptions {
   rings?: RingSettings;
 }
 
+/** Offload bit of a link that segments TCP itself (assembly/abi/config.ts Offload.TX_TSO). */
+const OFFLOAD_TX_TSO = 1 << 3;
+/** TX slot bytes when the link does TSO: the largest slot the stack accepts (65536 + 128). */
+const TSO_TX_SLOT_BYTES = 65536 + 128;
+
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
   link: Link;
@@ -305,7 +310,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   // Frame slots hold the largest frame: MTU + Ethernet header, an 802.1Q tag and the FCS.
   const slotBytes = Math.max(2048, Math.ceil((mtu + 22) / 64) * 64);
   slots.set('rxSlotSize', slotBytes);
-  slots.set('txSlotSize', slotBytes);
+  // A port that segments TCP (TSO) takes frames up to the IPv4 limit: TX slots that large let
+  // the stack hand it ~64 KiB at once, unless the user sized the rings themselves.
+  const tso = (link.offloads & OFFLOAD_TX_TSO) !== 0 && o.rings === undefined;
+  slots.set('txSlotSize', tso ? TSO_TX_SLOT_BYTES : slotBytes);
   // The seed's low word must not be the "unset" marker: that one value moves to bit 31 of the
   // high word, which a safe integer never sets, so distinct seeds stay distinct.
   let seedLo = seed % 2 ** 32;
