@@ -308,6 +308,7 @@ void Queue::CreatePool(Napi::Env env, const Napi::Object& opts) {
         eltBytes_ = plan.eltBytes;
         heldSlot_.assign(zcBytes / plan.eltBytes, 0);
         inPlaceTx_ = OptionalBool(opts, "inPlaceTx", true);
+        if (portOffloads_ & offload::kTxTso) CreateTsoPool(env, name, s.txDescs, socket);
         return;
       }
       zeroCopyReason_ = "rte_pktmbuf_pool_create_extbuf failed (" + DpdkErrorText(rte_errno) + ")";
@@ -322,6 +323,23 @@ void Queue::CreatePool(Napi::Env env, const Napi::Object& opts) {
   if (pool_ == nullptr) {
     ThrowCoded(env, code::kMemory, "cannot create a pool of " + std::to_string(plan.mbufs) + " mbufs (" + DpdkErrorText(rte_errno) +
                                        "): give EAL more memory (`memoryMb`, or more hugepages) or use fewer/smaller slots");
+  }
+}
+
+// Enough direct mbufs for the TX ring plus a burst of TSO frames of the largest slot, in
+// segments of kTsoSegmentRoom bytes (a 64 KiB frame takes 8).
+void Queue::CreateTsoPool(Napi::Env env, const char* name, uint32_t txDescs, int socket) {
+  constexpr uint32_t kTsoSegmentRoom = 8192;
+  uint32_t perFrame = (txSlotBytes_ + kTsoSegmentRoom - 1) / kTsoSegmentRoom;
+  uint32_t mbufs = txDescs + perFrame * txSlots_;
+  char tsoName[RTE_MEMPOOL_NAMESIZE];
+  snprintf(tsoName, sizeof(tsoName), "%s_tso", name);
+  tsoPool_ = rte_pktmbuf_pool_create(tsoName, mbufs, 32, 0, kTsoSegmentRoom + RTE_PKTMBUF_HEADROOM, socket);
+  if (tsoPool_ == nullptr) {
+    int err = rte_errno;
+    FreePool();
+    ThrowCoded(env, code::kMemory, "cannot create a pool of " + std::to_string(mbufs) + " mbufs for TSO frames (" + DpdkErrorText(err) +
+                                       "): give EAL more memory (`memoryMb`, or more hugepages) or create the link with zeroCopy: false");
   }
 }
 
@@ -430,7 +448,7 @@ Napi::Value Queue::Rx(const Napi::CallbackInfo& info) {
 }
 
 // Copies a frame into `head` (already allocated), chaining more segments when it does not fit.
-struct rte_mbuf* Queue::CopyOut(const uint8_t* src, uint32_t len, struct rte_mbuf* head) {
+struct rte_mbuf* Queue::CopyOut(const uint8_t* src, uint32_t len, struct rte_mbuf* head, struct rte_mempool* pool) {
   uint32_t room = rte_pktmbuf_tailroom(head);
   uint32_t first = std::min(len, room);
   std::memcpy(rte_pktmbuf_mtod(head, uint8_t*), src, first);
@@ -439,7 +457,7 @@ struct rte_mbuf* Queue::CopyOut(const uint8_t* src, uint32_t len, struct rte_mbu
   struct rte_mbuf* tail = head;
   uint32_t done = first;
   while (done < len) {
-    struct rte_mbuf* seg = rte_pktmbuf_alloc(pool_);
+    struct rte_mbuf* seg = rte_pktmbuf_alloc(pool);
     if (seg == nullptr) {
       rte_pktmbuf_free(head);
       return nullptr;
@@ -552,13 +570,20 @@ Napi::Value Queue::Tx(const Napi::CallbackInfo& info) {
       if (spare) rte_pktmbuf_free(spare);
       continue;
     }
-    struct rte_mbuf* m = TakeHeldInPlace(base_ + addr, len);
+    // A TSO frame never leaves in a pinned external buffer (see tsoPool_ in queue.h).
+    bool directTso = tsoPool_ != nullptr && (flags & kTxTso) != 0;
+    struct rte_mbuf* m = directTso ? nullptr : TakeHeldInPlace(base_ + addr, len);
     if (m != nullptr) {
       if (spare) rte_pktmbuf_free(spare);
       c_.txInPlace++;
     } else {
-      m = spare ? spare : rte_pktmbuf_alloc(pool_);
-      if (m == nullptr || CopyOut(base_ + addr, len, m) == nullptr) {
+      struct rte_mempool* from = directTso ? tsoPool_ : pool_;
+      if (directTso && spare) {
+        rte_pktmbuf_free(spare);
+        spare = nullptr;
+      }
+      m = spare ? spare : rte_pktmbuf_alloc(from);
+      if (m == nullptr || CopyOut(base_ + addr, len, m, from) == nullptr) {
         c_.txDropNoMbuf++;
         continue;
       }
@@ -699,8 +724,9 @@ void Queue::Shutdown() {
     epoll_.reset();  // closed once no wait holds it any more
   }
   ReleaseHeld();
-  if (pool_ != nullptr && rte_mempool_full(pool_)) FreePool();
+  if (pool_ != nullptr && rte_mempool_full(pool_) && (tsoPool_ == nullptr || rte_mempool_full(tsoPool_))) FreePool();
   pool_ = nullptr;
+  tsoPool_ = nullptr;
   if (queue_ < s.queueReady.size()) s.queueReady[queue_] = false;
 }
 
@@ -708,6 +734,8 @@ void Queue::Shutdown() {
 void Queue::FreePool() {
   rte_mempool_free(pool_);
   pool_ = nullptr;
+  rte_mempool_free(tsoPool_);
+  tsoPool_ = nullptr;
   if (!zeroCopy_) return;
   if (dmaMapped_) {
     struct rte_eth_dev_info dev;

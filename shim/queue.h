@@ -77,7 +77,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
   void SetMemory(Napi::Env env, const Napi::Value& memory);
   void CreatePool(Napi::Env env, const Napi::Object& opts);
   uint32_t Deliver(struct rte_mbuf* m, uint32_t k);
-  struct rte_mbuf* CopyOut(const uint8_t* src, uint32_t len, struct rte_mbuf* head);
+  void CreateTsoPool(Napi::Env env, const char* name, uint32_t txDescs, int socket);
+  struct rte_mbuf* CopyOut(const uint8_t* src, uint32_t len, struct rte_mbuf* head, struct rte_mempool* pool);
   bool ApplyOffloads(struct rte_mbuf* m, uint32_t flags, uint32_t l2, uint32_t l3, uint32_t l4, uint32_t mss);
   void ReleaseHeld();
   uint32_t ElementOf(const struct rte_mbuf* m) const;
@@ -95,6 +96,11 @@ class Queue : public Napi::ObjectWrap<Queue> {
   /** The RX slot address of each descriptor (the copying path's destination). */
   std::vector<uint32_t> rxSlotAddr_;
   struct rte_mempool* pool_ = nullptr;
+  /** Ordinary (direct-buffer) mbufs for TSO frames on a zero-copy queue: a driver that segments
+   *  in software (net_tap's GSO) attaches indirect mbufs to the frame, and with the pinned
+   *  external buffers of the zero-copy pool that crashed the process (SIGSEGV in the driver's
+   *  rte_pktmbuf_free_bulk, measured on DPDK 22.11). Null unless zero-copy with TSO. */
+  struct rte_mempool* tsoPool_ = nullptr;
   bool zeroCopy_ = false;
   std::string zeroCopyReason_;
   uint8_t* zcBegin_ = nullptr;

@@ -58,8 +58,11 @@ const FILTERING_KERNEL_DRIVERS = new Set(['net_af_packet', 'net_af_xdp']);
 /**
  * Drivers whose TSO real TCP traffic cannot use, so the link does not announce TX_TSO there
  * (the port keeps it enabled). Measured on DPDK 22.11 net_tap: a TSO frame whose segment size
- * plus headers exceeds the MTU, as any full-MSS one does, is refused with a TX error that also
- * ends its burst (connections stall); with a smaller MSS the process crashed (SIGSEGV).
+ * plus headers (L2 included) exceeds the MTU, as any full-MSS one does, is refused with a TX
+ * error that also ends its burst (connections stall). Smaller segments do work: a 4 MiB upload
+ * at a stack MTU of 1400 arrives intact. (They used to crash the process: net_tap's software
+ * GSO freed indirect mbufs attached to the zero-copy pool's pinned external buffers; the shim
+ * now copies TSO frames into ordinary mbufs, shim/queue.h tsoPool_.)
  */
 const TSO_UNUSABLE_DRIVERS = new Set(['net_tap']);
 /** The TSO bit of `offloads` (assembly/abi/config.ts Offload.TX_TSO). */
