@@ -2,7 +2,8 @@
 // Throughput between the Linux kernel's TCP and the stack across net_tap (root only): curl
 // downloading from node:http on the stack, and a Node child process uploading through a
 // kernel socket to a sink on the stack, each checked intact (length and SHA-256), for
-// zero-copy and copying receive.
+// zero-copy and copying receive, and with the port's TSO used or not (net_tap segments in
+// software, within its limits: src/links/dpdk.ts).
 //
 // Usage: node bench/dpdk-tap.mjs [--json] [--mib N]   (default 256 MiB each way)
 
@@ -42,12 +43,12 @@ function run(cmd, cmdArgs) {
   });
 }
 
-async function measure(zeroCopy, n) {
+async function measure(zeroCopy, tso, n) {
   const iface = `wtbench${n}`;
   startEal({ vdevs: [`net_tap${80 + n},iface=${iface}`] });
   const { port } = openPort(`net_tap${80 + n}`);
   const link = new DpdkLink({ port: port.portId, zeroCopy });
-  const stack = await createStack({ link, address: `10.53.${n}.2/24`, seed: 1, poll: 'busy', tcp: { sendBuffer: 4 << 20, recvBuffer: 4 << 20 } });
+  const stack = await createStack({ link, address: `10.53.${n}.2/24`, seed: 1, poll: 'busy', tso, tcp: { sendBuffer: 4 << 20, recvBuffer: 4 << 20 } });
   execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`]);
   execFileSync('ip', ['addr', 'add', `10.53.${n}.1/24`, 'dev', iface]);
   execFileSync('ip', ['link', 'set', iface, 'up']);
@@ -88,21 +89,24 @@ async function measure(zeroCopy, n) {
   const upS = Number(process.hrtime.bigint() - t0) / 1e9;
   await up;
   const st = link.stats();
+  const c = stack.counters();
   listener.close();
   await stack.close({ timeoutMs: 1000 });
   port.close();
   return {
     receive: st.zeroCopy ? 'zero-copy' : 'copy',
+    tso: { frames: c['tcp.tx.tso_frames'] ?? 0, segments: c['tcp.tx.tso_segments'] ?? 0, refused: st.txDropTsoRefused },
     download: { bytes: down.length, seconds: +downS.toFixed(3), gbitPerS: +((down.length * 8) / downS / 1e9).toFixed(2), intact: down.length === BYTES && down.sha === blockSha },
     upload: { bytes: received, seconds: +upS.toFixed(3), gbitPerS: +((received * 8) / upS / 1e9).toFixed(2), intact: received === BYTES && hash.digest('hex') === blockSha },
   };
 }
 
-const results = [await measure(true, 0), await measure(false, 1)];
+const results = [await measure(true, true, 0), await measure(true, false, 1), await measure(false, true, 2)];
 if (json) {
   console.log(JSON.stringify({ bench: 'dpdk-tap', mib: MIB, results }, null, 2));
 } else {
   for (const r of results) {
-    console.log(`rx ${r.receive.padEnd(9)}  kernel download ${r.download.gbitPerS} Gbit/s (intact: ${r.download.intact})  kernel upload ${r.upload.gbitPerS} Gbit/s (intact: ${r.upload.intact})  ${MIB} MiB each`);
+    const tso = r.tso.frames ? `TSO ${r.tso.frames} frames/${r.tso.segments} segments` : 'no TSO';
+    console.log(`rx ${r.receive.padEnd(9)}  ${tso.padEnd(31)}  kernel download ${r.download.gbitPerS} Gbit/s (intact: ${r.download.intact})  kernel upload ${r.upload.gbitPerS} Gbit/s (intact: ${r.upload.intact})  ${MIB} MiB each`);
   }
 }

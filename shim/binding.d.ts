@@ -188,6 +188,8 @@ export interface QueueStats {
   txDropNoMbuf: number;
   txDropBadOffload: number;
   txDropTsoUnsupported: number;
+  /** TSO frames the driver refused (net_tap: a piece and its headers over the MTU), dropped alone. */
+  txDropTsoRefused: number;
   txDropPrepare: number;
   txDropQueueFull: number;
   /** Frames handed over while the port was stopped (receive then returns 0). */

@@ -610,15 +610,31 @@ Napi::Value Queue::Tx(const Napi::CallbackInfo& info) {
       }
     }
   }
+  // A driver stops a burst at the first frame it does not take. A TSO frame it refuses twice
+  // in a row (net_tap: a piece and its headers over the MTU, or too many pieces) is dropped
+  // alone and counted, and the rest of the burst goes on; any other stall is a full ring, and
+  // after kTxAttempts calls without progress the rest of the burst is dropped.
+  uint32_t next = 0;
   uint32_t sent = 0;
-  for (int attempt = 0; attempt < kTxAttempts && sent < n; attempt++) {
-    sent += rte_eth_tx_burst(port_, queue_, out + sent, static_cast<uint16_t>(n - sent));
+  int stalls = 0;
+  while (next < n && stalls < kTxAttempts) {
+    uint16_t took = rte_eth_tx_burst(port_, queue_, out + next, static_cast<uint16_t>(n - next));
+    for (uint32_t i = next; i < next + took; i++) c_.txBytes += lens_[i];
+    sent += took;
+    next += took;
+    if (next == n) break;
+    stalls = took > 0 ? 0 : stalls + 1;
+    if (stalls >= 2 && (out[next]->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0) {
+      c_.txDropTsoRefused++;
+      rte_pktmbuf_free(out[next]);
+      next++;
+      stalls = 0;
+    }
   }
-  if (sent < n) {
-    c_.txDropQueueFull += n - sent;
-    rte_pktmbuf_free_bulk(out + sent, n - sent);
+  if (next < n) {
+    c_.txDropQueueFull += n - next;
+    rte_pktmbuf_free_bulk(out + next, n - next);
   }
-  for (uint32_t i = 0; i < sent; i++) c_.txBytes += lens_[i];
   c_.txFrames += sent;
   ReleaseHeld();
   return Napi::Number::New(env, sent);
@@ -695,6 +711,7 @@ Napi::Value Queue::Stats(const Napi::CallbackInfo& info) {
   o.Set("txDropNoMbuf", static_cast<double>(c_.txDropNoMbuf));
   o.Set("txDropBadOffload", static_cast<double>(c_.txDropBadOffload));
   o.Set("txDropTsoUnsupported", static_cast<double>(c_.txDropTsoUnsupported));
+  o.Set("txDropTsoRefused", static_cast<double>(c_.txDropTsoRefused));
   o.Set("txDropPrepare", static_cast<double>(c_.txDropPrepare));
   o.Set("txDropQueueFull", static_cast<double>(c_.txDropQueueFull));
   o.Set("txDropPortStopped", static_cast<double>(c_.txDropPortStopped));

@@ -49,6 +49,7 @@ struct QueueCounters {
   uint64_t txDropNoMbuf = 0;
   uint64_t txDropBadOffload = 0;
   uint64_t txDropTsoUnsupported = 0;
+  uint64_t txDropTsoRefused = 0;
   uint64_t txDropPrepare = 0;
   uint64_t txDropQueueFull = 0;
   uint64_t txDropPortStopped = 0;

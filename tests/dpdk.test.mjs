@@ -341,7 +341,7 @@ if (dpdk) {
       while (q.rx() > 0);
     }
     const st = q.stats();
-    const dropped = st.txDropBadDescriptor + st.txDropNoMbuf + st.txDropBadOffload + st.txDropTsoUnsupported + st.txDropPrepare + st.txDropQueueFull + st.txDropPortStopped;
+    const dropped = st.txDropBadDescriptor + st.txDropNoMbuf + st.txDropBadOffload + st.txDropTsoUnsupported + st.txDropTsoRefused + st.txDropPrepare + st.txDropQueueFull + st.txDropPortStopped;
     assert.is(st.txFrames, sent);
     assert.is(sent + dropped, asked, 'every frame is sent or counted once');
     assert.ok(sent > 0 && st.txDropBadDescriptor > 0 && st.txDropBadOffload > 0, JSON.stringify(st));

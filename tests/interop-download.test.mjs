@@ -54,8 +54,16 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     const seen = await checkCapture(pcap, plan.stack);
     assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
     notedNegativeZero(seen);
-    // 64 MiB in segments of at most 1460 bytes: at least 45,965 frames from the stack.
+    // 64 MiB in segments of at most 1460 bytes: at least 45,965 frames from the stack (the
+    // capture is on the kernel side, after the port cut the TSO frames into segments).
     assert.ok(seen.fromStack + dropped >= Math.ceil(SIZE / 1460), `frames from the stack: ${seen.fromStack}, dropped by the kernel: ${dropped}`);
+    // The port has TSO (net_tap, within its limits): the stack handed it multi-segment frames.
+    const c = stack.counters();
+    if (link.tsoLimits) {
+      assert.ok(c['tcp.tx.tso_frames'] > 0, 'TSO frames were sent');
+      assert.ok(c['tcp.tx.tso_segments'] >= 2 * c['tcp.tx.tso_frames'], 'each stands for two or more segments');
+      console.log(`note: TSO: ${c['tcp.tx.tso_frames']} frames for ${c['tcp.tx.tso_segments']} segments`);
+    }
   });
 
   // A connection the host still holds when it reaches CLOSED is freed later by tcpClose:

@@ -243,6 +243,20 @@ test('frame bounded by the TX slot, the peer window and a small MSS; timestamps 
     [[1448, true], [1448, true], [1448, true], [1448, true]]);
 });
 
+test('port TSO limits: pieces and their headers fit tsoMaxWirePacket, at most tsoMaxSegments per frame', () => {
+  // As net_tap at MTU 1500: 14 + 20 + 32 (TCP with timestamps) + piece <= 1500, so 1434.
+  const s = tsoStack({ tsoMaxWirePacket: 1500, tsoMaxSegments: 3 });
+  const c = openPassive(s, { options: { mss: MSS, ts: [100, 0] } });
+  s.write(c.h, pattern(6 * 1434));
+  const d = pollRaw(s, T0);
+  assert.equal(d.map((x) => [x.flags & TxFlag.TSO, x.tsoMss, x.len]),
+    [[TxFlag.TSO, 1434, 66 + 3 * 1434], [TxFlag.TSO, 1434, 66 + 3 * 1434]]);
+  for (const x of d) {
+    assert.equal(portSegments(x).map((f) => 66 + f.tcp.payload.length), [1500, 1500, 1500], 'each piece is exactly the wire limit');
+  }
+  assert.is(s.counter('tcp.tx.tso_segments'), 6);
+});
+
 test('without TX_TSO the same write leaves as single segments (software path)', () => {
   const s = new TestStack({ config: { txSlotSize: TSO_SLOT } });
   s.now = T0;
@@ -264,6 +278,20 @@ test('host options: a link with TX_TSO gets 65536 + 128 byte TX slots unless rin
   assert.is(resolveOptions(base).slots.get('rxSlotSize'), 2048);
   assert.is(resolveOptions({ ...base, rings: { txSlots: 128 } }).slots.get('txSlotSize'), 2048);
   assert.is(resolveOptions({ ...base, link: { ...link, offloads: Offload.TX_TCP_CSUM } }).slots.get('txSlotSize'), 2048);
+});
+
+test('host options: the link\'s TSO limits reach the stack; tso: false hides TSO, keeps checksum offloads', () => {
+  const noop = () => {};
+  const link = {
+    kind: 'dpdk', mtu: 1500, offloads: Offload.TX_TSO | Offload.TX_TCP_CSUM, polled: true,
+    tsoLimits: { maxWirePacket: 1500, maxSegments: 32 },
+    attach: noop, receive: noop, transmit: noop, pendingUs: () => -1, close: noop,
+  };
+  const on = resolveOptions({ link, address: '10.0.0.1/24' }).slots;
+  assert.equal([on.get('offloads'), on.get('tsoMaxWirePacket'), on.get('tsoMaxSegments')], [Offload.TX_TSO | Offload.TX_TCP_CSUM, 1500, 32]);
+  const off = resolveOptions({ link, address: '10.0.0.1/24', tso: false }).slots;
+  assert.equal([off.get('offloads'), off.get('txSlotSize'), off.get('tsoMaxWirePacket')], [Offload.TX_TCP_CSUM, 2048, undefined]);
+  assert.throws(() => resolveOptions({ link, address: '10.0.0.1/24', tso: 'no' }), /options\.tso must be a boolean/);
 });
 
 test.run();

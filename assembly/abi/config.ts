@@ -79,6 +79,13 @@ export enum Cfg {
   TcpUserTimeoutMs,
   /** Challenge ACKs (RFC 5961 7) sent per second at most, all connections together. Default 1000. */
   TcpChallengeAcksPerSec,
+  /**
+   * Largest packet a TSO piece may make on the wire, Ethernet header included (0 = a full
+   * MSS): for ports whose segmentation counts L2 against the MTU (DPDK's net_tap).
+   */
+  TsoMaxWirePacket,
+  /** Most pieces one TSO frame may be cut into (0 = no limit but the frame size). */
+  TsoMaxSegments,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -98,7 +105,8 @@ const CONFIG_KEYS =
   "seedLo,seedHi,offloads,arpEntries,arpTtlSec,arpPendingFrames,icmpErrorsPerSec," +
   "tcpMaxConnections,tcpSendBuffer,tcpRecvBuffer,tcpSlabBytes,udpMaxSockets,udpRecvBuffer," +
   "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
-  "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec";
+  "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
+  "tsoMaxWirePacket,tsoMaxSegments";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -107,6 +115,7 @@ const DEFAULTS: StaticArray<u32> = [
   1024, 256 * 1024, 256 * 1024, 64 * 1024 * 1024, 64, 256 * 1024,
   2048, 49152, 65535, 64, 200, 120000,
   60000, 40, 6, 5, 900000, 1000,
+  0, 0,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -172,5 +181,6 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpSynAckRetries) < 1 || cfg(Cfg.TcpSynAckRetries) > 127) return Cfg.TcpSynAckRetries + 1;
   if (cfg(Cfg.TcpUserTimeoutMs) < 1000 || cfg(Cfg.TcpUserTimeoutMs) > 86400000) return Cfg.TcpUserTimeoutMs + 1;
   if (cfg(Cfg.TcpChallengeAcksPerSec) < 1) return Cfg.TcpChallengeAcksPerSec + 1;
+  if (cfg(Cfg.TsoMaxWirePacket) > 65535) return Cfg.TsoMaxWirePacket + 1;
   return 0;
 }

@@ -96,18 +96,37 @@ let challengeWindowEndUs: i64 = 0;
 }
 
 /**
- * Payload of one frame the port segments (TSO) for `len` sendable new bytes: the largest
- * whole number k >= 2 of `maxSeg` segments within `len`, the TX slot and the IPv4 total
- * length; 0 when the port cannot segment or fewer than two segments fit.
+ * Payload of each piece the port cuts a TSO frame into: the segment payload `maxSeg`, or less
+ * where the port limits the packets its segmentation makes (Cfg.TsoMaxWirePacket counts the
+ * Ethernet, IPv4 and TCP headers); 0 when the port cannot segment for this connection.
  */
-function segmentedPayload(t: Tcb, len: u32, maxSeg: u32): u32 {
-  if ((cfg(Cfg.Offloads) & Offload.TX_TSO) == 0 || maxSeg < TSO_MIN_SEGMENT) return 0;
+function tsoPiece(t: Tcb, maxSeg: u32): u32 {
+  if ((cfg(Cfg.Offloads) & Offload.TX_TSO) == 0) return 0;
+  let piece = maxSeg;
+  const wire = cfg(Cfg.TsoMaxWirePacket);
+  if (wire != 0) {
+    const headers: u32 = 14 + 20 + dataHeaderLen(t);
+    const fit = wire > headers ? wire - headers : 0;
+    if (fit < piece) piece = fit;
+  }
+  return piece < TSO_MIN_SEGMENT ? 0 : piece;
+}
+
+/**
+ * Payload of one frame the port segments (TSO) for `len` sendable new bytes: the largest
+ * whole number k >= 2 of `piece`-byte segments within `len`, the TX slot, the IPv4 total
+ * length and Cfg.TsoMaxSegments; 0 when fewer than two fit.
+ */
+function segmentedPayload(t: Tcb, len: u32, piece: u32): u32 {
+  if (piece == 0) return 0;
   const room = ipv4MaxSegmentedPayload();
   const hl = dataHeaderLen(t);
   if (room <= hl) return 0;
   const limit = room - hl < len ? room - hl : len;
-  const k = limit / maxSeg;
-  return k >= 2 ? k * maxSeg : 0;
+  let k = limit / piece;
+  const most = cfg(Cfg.TsoMaxSegments);
+  if (most != 0 && k > most) k = most;
+  return k >= 2 ? k * piece : 0;
 }
 
 /** Bytes in flight: sent but not yet acknowledged (RFC 5681 "FlightSize"). */
@@ -318,7 +337,8 @@ export function tcpOutput(t: Tcb): bool {
     const usable = win > inFlight ? win - inFlight : 0;
     let len = avail < usable ? avail : usable;
     // New data for two or more full segments: one frame the port segments (TSO).
-    const segmented = retransmitting ? 0 : segmentedPayload(t, len, maxSeg);
+    const piece = retransmitting ? 0 : tsoPiece(t, maxSeg);
+    const segmented = segmentedPayload(t, len, piece);
     if (segmented > 0) len = segmented;
     else if (len > maxSeg) len = maxSeg;
     const finQueued = (t.flags & TF.FIN_QUEUED) != 0;
@@ -358,7 +378,7 @@ export function tcpOutput(t: Tcb): bool {
     if (fin) flags |= TCP_FIN;
     if (len > 0 && t.sndNxt + len == dataEnd) flags |= TCP_PSH;
     const seq = t.sndNxt;
-    const r = emit(t, seq, flags, len, segmented > 0 ? maxSeg : 0);
+    const r = emit(t, seq, flags, len, segmented > 0 ? piece : 0);
     if (r == 0) return false;
     if (!sent(t, r)) return true;
     if (retransmitting) {

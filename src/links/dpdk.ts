@@ -29,7 +29,7 @@ import { loadDpdk } from '../dpdk/addon.js';
 import { startEal, type EalOptions } from '../dpdk/eal.js';
 import { DpdkError } from '../dpdk/errors.js';
 import { resolvePortId } from '../dpdk/port.js';
-import type { FrameRings, Link } from './link.js';
+import type { FrameRings, Link, TsoLimits } from './link.js';
 
 export interface DpdkLinkOptions {
   /** A configured port: its id or its name ('net_tap0'). */
@@ -56,15 +56,15 @@ const KERNEL_MAC_DRIVERS = new Set(['net_tap', 'net_af_packet', 'net_af_xdp']);
 /** Of those, the ones whose interface drops unicast frames for other MACs unless promiscuous. */
 const FILTERING_KERNEL_DRIVERS = new Set(['net_af_packet', 'net_af_xdp']);
 /**
- * Drivers whose TSO real TCP traffic cannot use, so the link does not announce TX_TSO there
- * (the port keeps it enabled). Measured on DPDK 22.11 net_tap: a TSO frame whose segment size
- * plus headers (L2 included) exceeds the MTU, as any full-MSS one does, is refused with a TX
- * error that also ends its burst (connections stall). Smaller segments do work: a 4 MiB upload
- * at a stack MTU of 1400 arrives intact. (They used to crash the process: net_tap's software
- * GSO freed indirect mbufs attached to the zero-copy pool's pinned external buffers; the shim
- * now copies TSO frames into ordinary mbufs, shim/queue.h tsoPool_.)
+ * Drivers whose TSO limits the packets it makes (measured on DPDK 22.11 net_tap): a piece's
+ * size plus every header, Ethernet included, must fit the MTU, and a frame may make ~64
+ * pieces at most; the driver refuses any other TSO frame (the shim drops it alone, counted
+ * as txDropTsoRefused). The link announces the limits and the stack cuts its TSO frames to
+ * fit (1434-byte pieces with timestamps at MTU 1500; ordinary segments stay a full MSS).
  */
-const TSO_UNUSABLE_DRIVERS = new Set(['net_tap']);
+const TSO_LIMITED_DRIVERS = new Set(['net_tap']);
+/** Pieces per TSO frame on those drivers: well under the ~64 they accept. */
+const TSO_LIMITED_MAX_SEGMENTS = 32;
 /** The TSO bit of `offloads` (assembly/abi/config.ts Offload.TX_TSO). */
 const OFFLOAD_TX_TSO = 1 << 3;
 
@@ -86,6 +86,7 @@ export class DpdkLink implements Link {
   /** The port's MAC when it is the stack's to use; undefined on a kernel interface's port (see above). */
   readonly mac?: Uint8Array;
   readonly offloads: number;
+  readonly tsoLimits: TsoLimits | null = null;
   readonly portId: number;
   readonly queueId: number;
   readonly port: Port;
@@ -138,7 +139,10 @@ export class DpdkLink implements Link {
     }
     this.mtu = state.mtu;
     const info = this.port.info();
-    this.offloads = TSO_UNUSABLE_DRIVERS.has(info.driver) ? state.offloads & ~OFFLOAD_TX_TSO : state.offloads;
+    this.offloads = state.offloads;
+    if (TSO_LIMITED_DRIVERS.has(info.driver) && (state.offloads & OFFLOAD_TX_TSO) !== 0) {
+      this.tsoLimits = { maxWirePacket: state.mtu, maxSegments: TSO_LIMITED_MAX_SEGMENTS };
+    }
     const ownMac = info.mac && info.mac.some((b) => b !== 0) && !KERNEL_MAC_DRIVERS.has(info.driver);
     this.mac = ownMac ? new Uint8Array(info.mac!) : undefined;
   }

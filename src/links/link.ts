@@ -34,6 +34,14 @@ export const Desc = {
   OWNER: 24,
 } as const;
 
+/** What a port's TSO can do, where it cannot cut a full-MSS frame of any length. */
+export interface TsoLimits {
+  /** Largest packet one piece may make on the wire, Ethernet header included. */
+  readonly maxWirePacket: number;
+  /** Most pieces one frame may be cut into. */
+  readonly maxSegments: number;
+}
+
 export interface Link {
   /** 'memory', 'pcap', 'dpdk', ... (wrappers report the inner kind). */
   readonly kind: string;
@@ -43,6 +51,11 @@ export interface Link {
   readonly mac?: Uint8Array;
   /** Offload bits (assembly/abi/config.ts Offload) the link performs. */
   readonly offloads: number;
+  /**
+   * Limits of the port's TSO, when it has any (null: a full MSS per piece, no limit but the
+   * frame size). Required, not optional, so that no link can forget to pass them on.
+   */
+  readonly tsoLimits: TsoLimits | null;
   /**
    * True when frames arrive without the link calling `wake` (a NIC): the driver must poll,
    * as its idle policy says. False for links that announce arrivals.
@@ -75,6 +88,7 @@ export abstract class LinkWrapper implements Link {
   get mtu(): number { return this.inner.mtu; }
   get mac(): Uint8Array | undefined { return this.inner.mac; }
   get offloads(): number { return this.inner.offloads; }
+  get tsoLimits(): TsoLimits | null { return this.inner.tsoLimits; }
   get polled(): boolean { return this.inner.polled; }
   attach(rings: FrameRings, wake: (atUs: number) => void): void { this.inner.attach(rings, wake); }
   receive(nowUs: number): number { return this.inner.receive(nowUs); }

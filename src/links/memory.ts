@@ -59,6 +59,7 @@ export class MemoryLink implements Link {
   readonly kind = 'memory';
   readonly mac: Uint8Array | undefined = undefined;
   readonly offloads = 0;
+  readonly tsoLimits = null;
   readonly polled = false;
   private peer!: MemoryLink;
   private rings: FrameRings | null = null;

@@ -79,6 +79,7 @@ export class PcapLink implements Link {
   readonly mtu: number;
   readonly mac: Uint8Array | undefined = undefined;
   readonly offloads = 0;
+  readonly tsoLimits = null;
   readonly polled = false;
   /** Frames the stack transmitted (when `collect`), stamped with the driver's time. */
   readonly output: PcapFrame[] = [];

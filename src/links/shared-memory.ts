@@ -122,6 +122,7 @@ export class SharedMemoryLink implements Link {
   readonly kind = 'shared-memory';
   readonly mac: Uint8Array | undefined = undefined;
   readonly offloads = 0;
+  readonly tsoLimits = null;
   readonly polled = false;
   readonly mtu: number;
   readonly queueIndex: number;

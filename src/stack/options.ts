@@ -93,6 +93,11 @@ export interface StackOptions {
   debug?: boolean;
   /** Idle policy for polled links (DPDK): 'busy' or 'adaptive' (default). */
   poll?: PollPolicy;
+  /**
+   * Hand the port multi-segment TCP frames when the link has TSO (default true); false sends
+   * single segments (checksum offloads stay on).
+   */
+  tso?: boolean;
   tcp?: TcpSettings;
   arp?: ArpSettings;
   udp?: UdpSettings;
@@ -155,7 +160,7 @@ const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   arp: [],
   udp: [],
   rings: [],
-  '': ['link', 'address', 'gateway', 'mac', 'mtu', 'clock', 'seed', 'debug', 'poll', 'tcp', 'arp', 'udp', 'rings'],
+  '': ['link', 'address', 'gateway', 'mac', 'mtu', 'clock', 'seed', 'debug', 'poll', 'tso', 'tcp', 'arp', 'udp', 'rings'],
 };
 
 /** Largest slot value the config table takes (0xFFFFFFFF means "unset"). */
@@ -299,6 +304,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (o.poll !== undefined && o.poll !== 'busy' && o.poll !== 'adaptive') {
     throw typeError(`options.poll must be 'busy' or 'adaptive', got ${describe(o.poll)}`);
   }
+  if (o.tso !== undefined && typeof o.tso !== 'boolean') throw typeError(`options.tso must be a boolean, got ${describe(o.tso)}`);
 
   const slots = new Map<string, number>();
   slots.set('ipv4Addr', address);
@@ -311,8 +317,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const slotBytes = Math.max(2048, Math.ceil((mtu + 22) / 64) * 64);
   slots.set('rxSlotSize', slotBytes);
   // A port that segments TCP (TSO) takes frames up to the IPv4 limit: TX slots that large let
-  // the stack hand it ~64 KiB at once, unless the user sized the rings themselves.
-  const tso = (link.offloads & OFFLOAD_TX_TSO) !== 0 && o.rings === undefined;
+  // the stack hand it ~64 KiB at once, unless the user sized the rings themselves or said
+  // `tso: false` (the stack is then told the port has no TSO).
+  const tso = (link.offloads & OFFLOAD_TX_TSO) !== 0 && o.rings === undefined && o.tso !== false;
   slots.set('txSlotSize', tso ? TSO_TX_SLOT_BYTES : slotBytes);
   // The seed's low word must not be the "unset" marker: that one value moves to bit 31 of the
   // high word, which a safe integer never sets, so distinct seeds stay distinct.
@@ -321,7 +328,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (seedLo === 0xffffffff) { seedLo = SLOT_MAX; seedHi = (seedHi | 0x80000000) >>> 0; }
   slots.set('seedLo', seedLo);
   slots.set('seedHi', seedHi);
-  slots.set('offloads', link.offloads >>> 0);
+  slots.set('offloads', (tso ? link.offloads : link.offloads & ~OFFLOAD_TX_TSO) >>> 0);
+  if (tso && link.tsoLimits) {
+    slots.set('tsoMaxWirePacket', link.tsoLimits.maxWirePacket);
+    slots.set('tsoMaxSegments', link.tsoLimits.maxSegments);
+  }
 
   let noDelay = false;
   for (const group of Object.keys(SLOT_OPTIONS)) {

@@ -384,5 +384,5 @@ async function portOf(link: unknown, workers: number): Promise<QueuesOfPort> {
 /** A link that only has the shape `resolveOptions` checks (never attached). */
 function optionsCheckLink(mtu: number): Link {
   const unused = (): never => { throw new Error('wasm-tcpip: internal: the options check link is not a real link'); };
-  return { kind: 'check', mtu, offloads: 0, polled: false, attach: unused, receive: unused, transmit: unused, pendingUs: unused, close: unused };
+  return { kind: 'check', mtu, offloads: 0, tsoLimits: null, polled: false, attach: unused, receive: unused, transmit: unused, pendingUs: unused, close: unused };
 }

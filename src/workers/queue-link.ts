@@ -15,7 +15,7 @@
 // a counted drop (`handoff.ring_full`), never a silent one; received hand-offs are counted by
 // the stack (`handoff.in`). Nothing allocates per frame.
 
-import { Desc, type FrameRings, type Link } from '../links/link.js';
+import { Desc, type FrameRings, type Link, type TsoLimits } from '../links/link.js';
 import type { StackInstance } from '../wasm/instance.js';
 import { Doorbell, FrameRing, type FrameRingDescription } from './frame-ring.js';
 import { SharedNeighbourTable } from './neighbours.js';
@@ -90,6 +90,7 @@ export class QueueLink implements Link {
   get mtu(): number { return this.inner.mtu; }
   get mac(): Uint8Array | undefined { return this.inner.mac; }
   get offloads(): number { return this.inner.offloads; }
+  get tsoLimits(): TsoLimits | null { return this.inner.tsoLimits; }
   get polled(): boolean { return this.inner.polled; }
 
   attach(rings: FrameRings, wake: (atUs: number) => void): void {
