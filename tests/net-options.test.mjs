@@ -49,7 +49,8 @@ test('each optional setting is checked by name', async () => {
   await rejects({ ...base, seed: -1 }, RangeError, /^options\.seed must be from 0 to 9007199254740991, got -1$/);
   await rejects({ ...base, debug: 'yes' }, TypeError, /^options\.debug must be a boolean/);
   await rejects({ ...base, poll: 'spin' }, TypeError, /^options\.poll must be 'busy' or 'adaptive'/);
-  await rejects({ ...base, tcp: { congestion: 'cubic' } }, RangeError, /^options\.tcp\.congestion must be 'newreno'/);
+  await rejects({ ...base, tcp: { congestion: 'bbr' } }, RangeError, /^options\.tcp\.congestion must be one of 'newreno'/);
+  await rejects({ ...base, tcp: { sack: 'yes' } }, TypeError, /^options\.tcp\.sack must be a boolean/);
   await rejects({ ...base, tcp: { noDelay: 1 } }, TypeError, /^options\.tcp\.noDelay must be a boolean/);
   await rejects({ ...base, tcp: { ephemeralPorts: [50000, 40000] } }, RangeError, /^options\.tcp\.ephemeralPorts\[1\] must be from 50000 to 65535, got 40000$/);
   await rejects({ ...base, tcp: { sendBuffer: '1M' } }, TypeError, /^options\.tcp\.sendBuffer must be an integer, got '1M'$/);

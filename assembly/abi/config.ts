@@ -5,6 +5,8 @@
 // The slot names are exported to the host as a string (`configKeys`), so the table is
 // defined here and only here.
 
+import { ccAlgoBuilt } from "../tcp/cc/hooks";
+
 /** Marker the host writes for "use the default". */
 export const UNSET: u32 = 0xFFFFFFFF;
 
@@ -86,6 +88,10 @@ export enum Cfg {
   TsoMaxWirePacket,
   /** Most pieces one TSO frame may be cut into (0 = no limit but the frame size). */
   TsoMaxSegments,
+  /** Congestion control of new connections: a CcAlgo id (assembly/tcp/cc/hooks.ts). Default 1, NewReno. */
+  TcpCongestion,
+  /** 1: offer and accept SACK (RFC 2018) on new connections; 0: never. Default 1. */
+  TcpSack,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -106,7 +112,7 @@ const CONFIG_KEYS =
   "tcpMaxConnections,tcpSendBuffer,tcpRecvBuffer,tcpSlabBytes,udpMaxSockets,udpRecvBuffer," +
   "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
-  "tsoMaxWirePacket,tsoMaxSegments";
+  "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -115,7 +121,7 @@ const DEFAULTS: StaticArray<u32> = [
   1024, 256 * 1024, 256 * 1024, 64 * 1024 * 1024, 64, 256 * 1024,
   2048, 49152, 65535, 64, 200, 120000,
   60000, 40, 6, 5, 900000, 1000,
-  0, 0,
+  0, 0, 1, 1,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -182,5 +188,7 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpUserTimeoutMs) < 1000 || cfg(Cfg.TcpUserTimeoutMs) > 86400000) return Cfg.TcpUserTimeoutMs + 1;
   if (cfg(Cfg.TcpChallengeAcksPerSec) < 1) return Cfg.TcpChallengeAcksPerSec + 1;
   if (cfg(Cfg.TsoMaxWirePacket) > 65535) return Cfg.TsoMaxWirePacket + 1;
+  if (!ccAlgoBuilt(cfg(Cfg.TcpCongestion))) return Cfg.TcpCongestion + 1;
+  if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
   return 0;
 }

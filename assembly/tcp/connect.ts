@@ -14,7 +14,7 @@ import { slabAlloc, slabFree } from "../util/slab";
 import { ringInit } from "../util/bytering";
 import { reasmInit } from "./reassembly";
 import { rttInit } from "./rtt";
-import { ccInit, CcAlgo } from "./cc/hooks";
+import { ccInit } from "./cc/hooks";
 import { ipv4LocalAddr } from "../iface/ipv4";
 import {
   TcpOptions, HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP,
@@ -130,7 +130,7 @@ export function applySynOptions(t: Tcb, o: TcpOptions): void {
 
 /** Starts congestion control once the send MSS is final (at the end of the handshake). */
 export function connectionStartCc(t: Tcb): void {
-  ccInit(tcbCc(t), CcAlgo.NewReno, segmentPayloadMax(t));
+  ccInit(tcbCc(t), cfg(Cfg.TcpCongestion), segmentPayloadMax(t));
 }
 
 /**

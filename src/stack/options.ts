@@ -15,6 +15,10 @@ import type { PollPolicy } from './driver.js';
 import { nodeCodeError } from '../net/errors.js';
 import { formatIpv4, parseIpv4, parseMac, sameNetwork } from '../net/ipv4.js';
 
+/** Congestion control algorithms this build has, by name, with their ids (assembly/tcp/cc/hooks.ts CcAlgo). */
+const CONGESTION_ALGORITHMS = { newreno: 1 } as const;
+export type CongestionControl = keyof typeof CONGESTION_ALGORITHMS;
+
 /** TCP settings; sizes in bytes, times in milliseconds. Each maps to a stack config slot. */
 export interface TcpSettings {
   /** Connection table size (listeners included). Default 1024, at most 1,048,576. */
@@ -46,7 +50,9 @@ export interface TcpSettings {
   /** Local ports for outgoing connections (RFC 6056), inclusive (default [49152, 65535]). */
   ephemeralPorts?: [number, number];
   /** Congestion control: 'newreno' (RFC 5681, RFC 6582), the one this build has. */
-  congestion?: 'newreno';
+  congestion?: CongestionControl;
+  /** Offer and accept selective acknowledgments (RFC 2018) on new connections (default true). */
+  sack?: boolean;
   /** Default of `socket.setNoDelay()` for new sockets (default false: Nagle on). */
   noDelay?: boolean;
 }
@@ -156,7 +162,7 @@ const SLOT_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 
 /** Options handled by the host, per group (not config slots). */
 const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  tcp: ['ephemeralPorts', 'congestion', 'noDelay'],
+  tcp: ['ephemeralPorts', 'congestion', 'sack', 'noDelay'],
   arp: [],
   udp: [],
   rings: [],
@@ -355,8 +361,16 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     slots.set('ephemeralLow', low);
     slots.set('ephemeralHigh', high);
   }
-  if (tcp.congestion !== undefined && tcp.congestion !== 'newreno') {
-    throw rangeError(`options.tcp.congestion must be 'newreno' (the algorithm this build has), got ${describe(tcp.congestion)}`);
+  if (tcp.congestion !== undefined) {
+    const algo = typeof tcp.congestion === 'string' ? CONGESTION_ALGORITHMS[tcp.congestion as CongestionControl] : undefined;
+    if (algo === undefined) {
+      throw rangeError(`options.tcp.congestion must be one of ${Object.keys(CONGESTION_ALGORITHMS).map((k) => `'${k}'`).join(', ')}, got ${describe(tcp.congestion)}`);
+    }
+    slots.set('tcpCongestion', algo);
+  }
+  if (tcp.sack !== undefined) {
+    if (typeof tcp.sack !== 'boolean') throw typeError(`options.tcp.sack must be a boolean, got ${describe(tcp.sack)}`);
+    slots.set('tcpSack', tcp.sack ? 1 : 0);
   }
   if (tcp.noDelay !== undefined) {
     if (typeof tcp.noDelay !== 'boolean') throw typeError(`options.tcp.noDelay must be a boolean, got ${describe(tcp.noDelay)}`);

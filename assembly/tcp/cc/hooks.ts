@@ -64,6 +64,11 @@ export enum CcAlgo {
 /** Bytes of congestion-control state per connection. */
 @inline export const CC_STATE_BYTES: u32 = 64;
 
+/** True when this build has algorithm `algo` (Cfg.TcpCongestion is checked against it). */
+export function ccAlgoBuilt(algo: u32): bool {
+  return algo == CcAlgo.NewReno;
+}
+
 /** Sets up `cc` for algorithm `algo` and SMSS `mss`; false when `algo` is not built. */
 export function ccInit(cc: usize, algo: u32, mss: u32): bool {
   switch (algo) {
