@@ -32,6 +32,7 @@ export {
   icmpEchoSend, icmpLastReplyFrom, icmpLastReplyIdent, icmpLastReplySeq, icmpLastReplyDataLen,
 } from "./iface/icmpv4";
 export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
+export { ipv4Configure } from "./iface/ipv4-configure";
 export { rssKeyPtr, rssRetaPtr, rssConfigure, rssHashIpv4, rssQueueOf } from "./frame/rss";
 export { handoffOutCount, handoffOutPtr, handoffOutClear, handoffCountIn } from "./frame/handoff";
 export {

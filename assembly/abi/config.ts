@@ -1,7 +1,9 @@
 // Stack configuration: a flat table of u32 slots the host fills before `init()`.
 //
 // Guarantees: every slot has a documented default (applied by `init` when the host leaves
-// it 0xFFFFFFFF, the "unset" marker), is validated once at init, and is read-only after.
+// it 0xFFFFFFFF, the "unset" marker), is validated once at init, and is read-only after,
+// except the three IPv4 address slots, which `configSetIpv4` changes at run time (DHCP:
+// assembly/iface/ipv4-configure.ts is its one caller).
 // The slot names are exported to the host as a string (`configKeys`), so the table is
 // defined here and only here.
 
@@ -137,6 +139,13 @@ export function configKeys(): string {
 
 @inline export function cfg(slot: Cfg): u32 {
   return unchecked(table[slot]);
+}
+
+/** Sets the IPv4 address, prefix and gateway slots after init (validated by the caller). */
+export function configSetIpv4(addr: u32, prefix: u32, gateway: u32): void {
+  unchecked(table[Cfg.Ipv4Addr] = addr);
+  unchecked(table[Cfg.Ipv4Prefix] = prefix);
+  unchecked(table[Cfg.Ipv4Gateway] = gateway);
 }
 
 /** Reset the table to "unset" so the host only writes what it sets. */

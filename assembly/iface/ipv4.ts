@@ -9,6 +9,14 @@
 // (pseudo-header, RFC 9293 3.1) before `tcpInput`, which then gets RxFlag.L4_CSUM_GOOD.
 // Everything else is dropped with a named counter; nothing traps.
 //
+// Unconfigured (address 0, before a DHCP lease; RFC 2131 4.1, RFC 1122 3.3.6): input takes
+// datagrams to 255.255.255.255, and unicast ones only when they are UDP to port 68 (the
+// server may answer to the offered address before the client has it, which Linux's DHCP
+// clients accept through a raw socket); others are dropped as `drop.ipv4.unconfigured`.
+// Output is only UDP to 255.255.255.255 from 0.0.0.0 (to the broadcast MAC, no ARP);
+// anything else is -ENETUNREACH, so no ICMP error leaves either. ARP answers nothing while
+// we have no address (iface/arp.ts: a request must target our address).
+//
 // Output API (used by TCP, UDP, ICMP). Between the two calls nothing else may be sent:
 //
 //   const l4 = ipv4OutputBegin(dst, proto);   // 0: no buffer now, retry at the next poll
@@ -54,6 +62,7 @@ const DROP_TOTAL_LENGTH = defineCounter("drop.ipv4.total_length_exceeds_frame");
 const DROP_BAD_CHECKSUM = defineCounter("drop.ipv4.bad_checksum");
 const DROP_BAD_SOURCE = defineCounter("drop.ipv4.bad_source");
 const DROP_NOT_FOR_US = defineCounter("drop.ipv4.not_for_us");
+const DROP_UNCONFIGURED = defineCounter("drop.ipv4.unconfigured");
 const DROP_MULTICAST = defineCounter("drop.ipv4.multicast_not_joined");
 const DROP_LINK_BROADCAST = defineCounter("drop.ipv4.unicast_in_link_broadcast");
 const DROP_FRAGMENT = defineCounter("drop.ipv4.fragment_no_reassembly");
@@ -120,11 +129,20 @@ export function ipv4MaxSegmentedPayload(): u32 {
   return slot < field ? slot : field;
 }
 
-/** True when `a` is the limited broadcast or our subnet's directed broadcast. */
+/** True when `a` is the limited broadcast or our subnet's directed broadcast (none unconfigured). */
 export function ipv4IsBroadcast(a: u32): bool {
   if (a == IPV4_BROADCAST) return true;
+  const local = cfg(Cfg.Ipv4Addr);
   const prefix = cfg(Cfg.Ipv4Prefix);
-  return prefix < 31 && a == ipv4DirectedBroadcast(cfg(Cfg.Ipv4Addr), prefix);
+  return local != 0 && prefix < 31 && a == ipv4DirectedBroadcast(local, prefix);
+}
+
+/** The UDP port a DHCP client listens on (RFC 2131 4.1). */
+const DHCP_CLIENT_PORT: u16 = 68;
+
+/** Unconfigured, the one thing that may leave: UDP to the limited broadcast (a DHCP client's). */
+@inline function unconfiguredMaySend(dst: u32, proto: u8): bool {
+  return dst == IPV4_BROADCAST && proto == IpProto.UDP;
 }
 
 /**
@@ -138,7 +156,7 @@ export function ipv4OutputBegin(dst: u32, proto: u8): usize {
   outDst = dst;
   outProto = proto;
   outTos = 0;
-  if (cfg(Cfg.Ipv4Addr) == 0) return fail(-Errno.ENETUNREACH);
+  if (cfg(Cfg.Ipv4Addr) == 0 && !unconfiguredMaySend(dst, proto)) return fail(-Errno.ENETUNREACH);
   if (ipv4IsBroadcast(dst)) return toSlotWithMac(0, true, dst);
   if (ipv4IsMulticast(dst)) return toSlotWithMac(0, false, dst);
   const nextHop = nextHopFor(dst);
@@ -174,6 +192,12 @@ export function ipv4RouteCheck(dst: u32): i32 {
   if (entry < 0 || arpState(<u32>entry) != ArpState.FAILED) return 0;
   arpFailureReported(<u32>entry);
   return -Errno.EHOSTUNREACH;
+}
+
+/** `ipv4RouteCheck` for a UDP datagram: unconfigured, the limited broadcast is routable too. */
+export function ipv4UdpRouteCheck(dst: u32): i32 {
+  if (cfg(Cfg.Ipv4Addr) == 0 && unconfiguredMaySend(dst, IpProto.UDP)) return 0;
+  return ipv4RouteCheck(dst);
 }
 
 /**
@@ -288,6 +312,15 @@ export function ipv4OutputFinish(l4Len: u32, tsoMss: u32 = 0, l4ChecksumDone: bo
   return 0;
 }
 
+/**
+ * Unconfigured, a unicast datagram is taken only when it is UDP to the DHCP client port
+ * (RFC 2131 4.1: the server may send its OFFER/ACK to the offered address). `l4`/`l4Len` are
+ * the datagram's payload; UDP input checks the rest of the header.
+ */
+function unconfiguredAccepts(proto: u8, l4: usize, l4Len: u32): bool {
+  return proto == IpProto.UDP && l4Len >= 8 && bswap<u16>(load<u16>(l4, 2)) == DHCP_CLIENT_PORT;
+}
+
 /** Offset of the TCP checksum field (RFC 9293 3.1). */
 const TCP_CSUM: u32 = 16;
 
@@ -316,7 +349,9 @@ export function ipv4Input(p: usize, len: u32, rxFlags: u32): void {
   const broadcast = ipv4IsBroadcast(dst);
   if (!broadcast) {
     if (ipv4IsMulticast(dst)) { bump(DROP_MULTICAST); return; }
-    if (local == 0 || dst != local) { bump(DROP_NOT_FOR_US); return; }
+    if (local == 0) {
+      if (!unconfiguredAccepts(proto, p + <usize>headerLen, ipv4Repr.totalLen - <u32>headerLen)) { bump(DROP_UNCONFIGURED); return; }
+    } else if (dst != local) { bump(DROP_NOT_FOR_US); return; }
     // RFC 1122 3.3.6: a unicast datagram that came in a link-layer broadcast is discarded.
     if (ethRxWasLinkBroadcast()) { bump(DROP_LINK_BROADCAST); return; }
   }

@@ -17,6 +17,8 @@
 //       fragmentation: len <= MTU - 28; nor more than the send queue, udpRecvBuffer, holds) | -ENETUNREACH | -EHOSTUNREACH (ARP failed for the
 //       next hop) | -EADDRINUSE (no ephemeral port left) | -EAGAIN (send queue full: retry
 //       after the next poll)
+//       With no address configured only 255.255.255.255 is reachable, from 0.0.0.0 (a DHCP
+//       client's DISCOVER/REQUEST, RFC 2131 4.1); anything else is -ENETUNREACH.
 //       destination read from udpAddrPtr(), data from udpBufferPtr(); an unbound socket is
 //       bound to an ephemeral port first (as Linux), one whose replies from this destination
 //       hash back to this queue when the port has several (frame/rss.ts, the filter TCP's
@@ -47,7 +49,7 @@ import { rssQueueCount, rssPortKeepsFlowHere } from "../frame/rss";
 import { now, NEVER } from "../util/time";
 import {
   ipv4OutputBegin, ipv4OutputFinish, ipv4OutputRingFull, ipv4MaxPayload, ipv4IsBroadcast, ipv4LocalAddr,
-  ipv4RouteCheck,
+  ipv4UdpRouteCheck,
 } from "../iface/ipv4";
 import {
   UdpState, UdpSockFlag, udpSocketsInit, udpSocketCount, udpSocketAlloc, udpSocketFree, udpState,
@@ -156,7 +158,7 @@ export function udpSendTo(handle: i32, port: u32, len: u32): i32 {
   if (dst == 0) return -Errno.EINVAL;
   if (ipv4IsBroadcast(dst) && (udpFlagsOf(<u32>i) & UdpSockFlag.BROADCAST) == 0) return -Errno.EACCES;
   if (len > BUFFER_SIZE || UDP_HEADER_LEN + len > ipv4MaxPayload(dst)) return -Errno.EMSGSIZE;
-  const route = ipv4RouteCheck(dst);
+  const route = ipv4UdpRouteCheck(dst);
   if (route < 0) return route;
   if (udpState(<u32>i) != UdpState.BOUND) {
     const r = bindIndex(<u32>i, udpWildcard(), 0, dst, port);
