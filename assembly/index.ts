@@ -33,6 +33,7 @@ export {
 } from "./iface/icmpv4";
 export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
 export { ipv4Configure } from "./iface/ipv4-configure";
+export { udpSendQueued } from "./udp/api";
 export { rssKeyPtr, rssRetaPtr, rssConfigure, rssHashIpv4, rssQueueOf } from "./frame/rss";
 export { handoffOutCount, handoffOutPtr, handoffOutClear, handoffCountIn } from "./frame/handoff";
 export {

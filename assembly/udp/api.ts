@@ -36,6 +36,7 @@
 //       -ECONNREFUSED, as Linux), then cleared; the socket was put on the notify list when it
 //       arrived. Node reports it on connected sockets; udp/errors.ts has the mapping.
 //   udpClose(handle): 0 | -EBADF (queued datagrams are discarded)
+//   udpSendQueued(): datagrams of every socket still waiting to leave the stack
 
 import { HandleKind, makeHandle, handleKind, handleIndex } from "../abi/notify";
 import { cfg, Cfg } from "../abi/config";
@@ -171,6 +172,9 @@ export function udpSendTo(handle: i32, port: u32, len: u32): i32 {
   bump(TX_QUEUED);
   return <i32>len;
 }
+
+/** Datagrams queued by `udpSendTo` that have not left yet (the host waits on it, e.g. a DHCPRELEASE at close). */
+export function udpSendQueued(): u32 { return udpQueuedCount(udpSendQueue()); }
 
 /** Time `udpFlush` has work: now while datagrams wait to be sent, else NEVER. */
 export function udpNextDeadline(): i64 {

@@ -16,7 +16,7 @@ import { nodeCodeError } from '../net/errors.js';
 import { formatIpv4, parseIpv4, parseMac, sameNetwork } from '../net/ipv4.js';
 
 /** Congestion control algorithms this build has, by name, with their ids (assembly/tcp/cc/hooks.ts CcAlgo). */
-const CONGESTION_ALGORITHMS = { newreno: 1 } as const;
+const CONGESTION_ALGORITHMS = { newreno: 1, cubic: 2 } as const;
 export type CongestionControl = keyof typeof CONGESTION_ALGORITHMS;
 
 /** TCP settings; sizes in bytes, times in milliseconds. Each maps to a stack config slot. */
@@ -49,12 +49,22 @@ export interface TcpSettings {
   challengeAcksPerSec?: number;
   /** Local ports for outgoing connections (RFC 6056), inclusive (default [49152, 65535]). */
   ephemeralPorts?: [number, number];
-  /** Congestion control: 'newreno' (RFC 5681, RFC 6582), the one this build has. */
+  /**
+   * Congestion control of new connections: 'newreno' (RFC 5681, RFC 6582; the default) or
+   * 'cubic' (RFC 9438, on the same loss recovery; what Linux uses by default).
+   */
   congestion?: CongestionControl;
   /** Offer and accept selective acknowledgments (RFC 2018) on new connections (default true). */
   sack?: boolean;
   /** Default of `socket.setNoDelay()` for new sockets (default false: Nagle on). */
   noDelay?: boolean;
+}
+
+export interface DhcpSettings {
+  /** Time createStack waits for the first lease, ms on the stack's clock (default 30,000). */
+  timeoutMs?: number;
+  /** Renew this long after each binding instead of at T1 (ms; for tests and long leases). Default: T1. */
+  renewAfterMs?: number;
 }
 
 export interface ArpSettings {
@@ -83,8 +93,13 @@ export interface RingSettings {
 export interface StackOptions {
   /** Where frames come from and go to (a MemoryLink end, a DpdkLink, a PcapLink...). Required. */
   link: Link;
-  /** The stack's IPv4 address with its prefix length, like '10.0.0.1/24'. Required. */
+  /**
+   * The stack's IPv4 address with its prefix length, like '10.0.0.1/24', or 'dhcp' to lease
+   * one (RFC 2131; createStack then resolves once bound, see `dhcp`). Required.
+   */
   address: string;
+  /** With address 'dhcp': how long createStack waits for a lease, and an early renewal. */
+  dhcp?: DhcpSettings;
   /** Default gateway for off-link destinations, inside the address's network. Default: none. */
   gateway?: string;
   /** MAC address 'aa:bb:cc:dd:ee:ff'. Default: the link's, else one derived from seed + address. */
@@ -120,7 +135,7 @@ const TSO_TX_SLOT_BYTES = 65536 + 128;
 /** Options after validation, with every default filled in. */
 export interface ResolvedOptions {
   link: Link;
-  /** Own address, host order. */
+  /** Own address, host order (0 with DHCP until a lease is bound). */
   address: number;
   prefix: number;
   gateway: number;
@@ -133,6 +148,8 @@ export interface ResolvedOptions {
   debug: boolean;
   poll: PollPolicy;
   noDelay: boolean;
+  /** Set when the address comes from DHCP. */
+  dhcp: { timeoutMs: number; renewAfterMs: number | null } | null;
   /** Config slot values to write, by slot key. */
   slots: Map<string, number>;
 }
@@ -166,7 +183,7 @@ const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   arp: [],
   udp: [],
   rings: [],
-  '': ['link', 'address', 'gateway', 'mac', 'mtu', 'clock', 'seed', 'debug', 'poll', 'tso', 'tcp', 'arp', 'udp', 'rings'],
+  '': ['link', 'address', 'dhcp', 'gateway', 'mac', 'mtu', 'clock', 'seed', 'debug', 'poll', 'tso', 'tcp', 'arp', 'udp', 'rings'],
 };
 
 /** Largest slot value the config table takes (0xFFFFFFFF means "unset"). */
@@ -257,14 +274,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const link = o.link;
 
+  const dhcp = o.address === 'dhcp' ? resolveDhcp(o.dhcp) : null;
+  if (dhcp === null && o.dhcp !== undefined) throw typeError(`options.dhcp applies to address: 'dhcp' only, got address ${describe(o.address)}`);
   const addressMatch = typeof o.address === 'string' ? /^([^/]+)\/(\d{1,2})$/.exec(o.address) : null;
-  const address = addressMatch ? parseIpv4(addressMatch[1]) : null;
-  const prefix = addressMatch ? Number(addressMatch[2]) : NaN;
+  const address = dhcp ? 0 : addressMatch ? parseIpv4(addressMatch[1]) : null;
+  const prefix = dhcp ? 0 : addressMatch ? Number(addressMatch[2]) : NaN;
   if (address === null || !(prefix >= 0 && prefix <= 32)) {
-    const message = `options.address must be an IPv4 address with a prefix, like '10.0.0.1/24', got ${describe(o.address)}`;
+    const message = `options.address must be an IPv4 address with a prefix, like '10.0.0.1/24', or 'dhcp', got ${describe(o.address)}`;
     throw typeof o.address === 'string' ? nodeCodeError('ERR_INVALID_ARG_VALUE', message, RangeError) : typeError(message);
   }
-  if (address === 0) throw rangeError(`options.address must not be 0.0.0.0, got '${o.address}'`);
+  if (address === 0 && !dhcp) throw rangeError(`options.address must not be 0.0.0.0, got '${o.address}' (use 'dhcp' to lease an address)`);
+  if (dhcp && o.gateway !== undefined) throw rangeError(`options.gateway must be left out with address: 'dhcp': the lease's router becomes the gateway`);
 
   let gateway = 0;
   if (o.gateway !== undefined) {
@@ -390,6 +410,24 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     debug: o.debug === true,
     poll: (o.poll as PollPolicy | undefined) ?? 'adaptive',
     noDelay,
+    dhcp,
     slots,
   };
 }
+
+/** The `dhcp` settings of address 'dhcp', defaults filled in. */
+function resolveDhcp(value: unknown): { timeoutMs: number; renewAfterMs: number | null } {
+  if (value === undefined) return { timeoutMs: DEFAULT_DHCP_TIMEOUT_MS, renewAfterMs: null };
+  if (!isPlainObject(value)) throw typeError(`options.dhcp must be an object like { timeoutMs: 30000 }, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'timeoutMs' && key !== 'renewAfterMs') {
+      throw nodeCodeError('ERR_WASM_TCPIP_UNKNOWN_OPTION', `options.dhcp.${key} is not an option of createStack; known: timeoutMs, renewAfterMs`, TypeError);
+    }
+  }
+  const timeoutMs = value.timeoutMs === undefined ? DEFAULT_DHCP_TIMEOUT_MS : integerOption(value.timeoutMs, 'options.dhcp.timeoutMs', 1, 2 ** 31 - 1);
+  const renewAfterMs = value.renewAfterMs === undefined ? null : integerOption(value.renewAfterMs, 'options.dhcp.renewAfterMs', 1, 2 ** 31 - 1);
+  return { timeoutMs, renewAfterMs };
+}
+
+/** How long createStack waits for a DHCP lease by default. */
+const DEFAULT_DHCP_TIMEOUT_MS = 30_000;

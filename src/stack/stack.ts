@@ -16,6 +16,11 @@
 //   with `{ drained, reset }` after the last frames went out, the driver stopped and the
 //   link closed.
 //
+// - With `address: 'dhcp'` the stack starts unconfigured and `createStack` resolves once a
+//   lease is bound (src/dhcp/client.ts), or rejects with ERR_WASM_TCPIP_DHCP_TIMEOUT after
+//   closing it; `address`/`prefix` follow the lease; `close()` sends the DHCPRELEASE after
+//   the connections finished, before the driver stops.
+//
 // Structure: one `Stack` is one instance on one thread; a `workers: N` option would start N
 // of these in worker threads from a separate module and leave this one unchanged.
 
@@ -33,6 +38,18 @@ import { nodeCodeError } from '../net/errors.js';
 import { UdpAbi } from '../dgram/udp-abi.js';
 import { createDgram, type Dgram, type DgramContext, type UdpSocket } from '../dgram/socket.js';
 import { createWorkerStack, type WorkerPoolOptions, type WorkerStack } from '../workers/pool.js';
+import { DhcpClient } from '../dhcp/client.js';
+
+/** The exports of the stack this module calls beyond the socket ABIs (assembly/index.ts). */
+interface AddressExports {
+  ipv4Configure(addr: number, prefix: number, gateway: number): number;
+  udpSendQueued(): number;
+  arpPendingFree(): number;
+}
+/** How often `flushed()` looks whether queued datagrams left, µs of the stack's clock. */
+const FLUSH_CHECK_US = 10_000;
+/** Longest `flushed()` waits: ARP's 3 requests 1 s apart, and a margin. */
+const FLUSH_LIMIT_US = 4_000_000;
 
 /** Handle kinds of the notify list (assembly/abi/notify.ts). */
 const HANDLE_KIND_TCP = 1;
@@ -58,10 +75,8 @@ export class Stack {
   readonly dgram: Dgram;
   /** The clock the stack runs on. */
   readonly clock: Clock;
-  /** Own IPv4 address ('10.0.0.1'). */
-  readonly address: string;
-  /** Prefix length of the own network. */
-  readonly prefix: number;
+  /** The DHCP client when the stack was created with `address: 'dhcp'`, else null. */
+  readonly dhcp: DhcpClient | null;
   /** Own MAC ('02:..'). */
   readonly mac: string;
   readonly mtu: number;
@@ -85,14 +100,17 @@ export class Stack {
   private closing = false;
   private closePromise: Promise<CloseResult> | null = null;
   private closeCheck: (() => void) | null = null;
+  /** Own address (host order, 0 = none yet), prefix and gateway, as the stack has them. */
+  private currentAddress: number;
+  private currentPrefix: number;
 
   /** @internal Use `createStack()`. */
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.clock = options.clock;
     this.link = options.link;
-    this.address = formatIpv4(options.address);
-    this.prefix = options.prefix;
+    this.currentAddress = options.address;
+    this.currentPrefix = options.prefix;
     this.mac = formatMac(options.mac);
     this.mtu = options.mtu;
     this.seed = options.seed;
@@ -110,7 +128,7 @@ export class Stack {
     const netContext: NetContext = {
       get tcp() { return stack.tcp(); },
       clock: this.clock,
-      localAddress: options.address,
+      get localAddress() { return stack.currentAddress; },
       noDelay: options.noDelay,
       seed: options.seed,
       get closing() { return stack.closing; },
@@ -138,6 +156,44 @@ export class Stack {
       retryAfterBurst: (s) => { this.udpWaiting.add(s); },
     };
     this.dgram = createDgram(dgramContext);
+    this.dhcp = options.dhcp === null ? null : new DhcpClient({
+      clock: this.clock,
+      mac: options.mac,
+      seed: options.seed,
+      createSocket: () => this.dgram.createSocket('udp4'),
+      configure: (address, prefix, gateway) => this.setAddress(address, prefix, gateway),
+      flushed: () => this.flushed(),
+    }, options.dhcp);
+  }
+
+  /** Own IPv4 address ('10.0.0.1'); '0.0.0.0' while a DHCP stack has no lease. */
+  get address(): string { return formatIpv4(this.currentAddress); }
+
+  /** Prefix length of the own network (0 while a DHCP stack has no lease). */
+  get prefix(): number { return this.currentPrefix; }
+
+  /** Gives the stack a new address (DHCP): connections of the old one are aborted by the stack. */
+  private setAddress(address: number, prefix: number, gateway: number): void {
+    const r = (this.instance.exports as unknown as AddressExports).ipv4Configure(address, prefix, gateway);
+    if (r < 0) throw new RangeError(`ipv4Configure(${formatIpv4(address)}/${prefix}, gateway ${formatIpv4(gateway)}) refused: ${r}`);
+    this.currentAddress = address;
+    this.currentPrefix = prefix;
+    this.driver.kick();
+  }
+
+  /** Resolves once no datagram waits in the stack (sent, or dropped after ARP failed). */
+  private flushed(): Promise<void> {
+    const ex = this.instance.exports as unknown as AddressExports;
+    const poolFull = this.instance.getConfig('arpPendingFrames');
+    const limit = this.clock.nowUs() + FLUSH_LIMIT_US;
+    this.driver.kick();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if ((ex.udpSendQueued() === 0 && ex.arpPendingFree() === poolFull) || this.clock.nowUs() >= limit) resolve();
+        else this.clock.setTimer(this.clock.nowUs() + FLUSH_CHECK_US, check);
+      };
+      this.clock.setTimer(this.clock.nowUs() + FLUSH_CHECK_US, check);
+    });
   }
 
   /** Every counter of the stack by name ('tcp.conn.closed', 'drop.ipv4.bad_checksum', ...). */
@@ -163,7 +219,7 @@ export class Stack {
   private async runClose(timeoutMs: number): Promise<CloseResult> {
     this.closing = true;
     for (const server of [...this.servers]) server.close();
-    for (const socket of [...this.udpSockets]) socket.close();
+    for (const socket of [...this.udpSockets]) if (socket !== this.dhcp?.socket) socket.close();
     const open = [...this.connections];
     const total = open.length + (this.lingerer?.size ?? 0);
     for (const c of open) c.endForClose();
@@ -192,6 +248,10 @@ export class Stack {
     }
     // Those left are finished (both FINs exchanged): let them go gracefully.
     for (const c of open) if (!c.destroyed) c.destroy();
+    if (this.dhcp) {
+      await this.dhcp.release();
+      this.dhcp.socket.close();
+    }
     // The last FINs, ACKs and RSTs go out before the driver stops.
     this.driver.pump();
     this.driver.stop();
@@ -273,5 +333,14 @@ export async function createStack(options: StackOptions | WorkerPoolOptions): Pr
     return createWorkerStack(options as WorkerPoolOptions);
   }
   const resolved = resolveOptions(options);
-  return new Stack(resolved);
+  const stack = new Stack(resolved);
+  if (stack.dhcp) {
+    try {
+      await stack.dhcp.start();
+    } catch (error) {
+      await stack.close({ timeoutMs: 0 });
+      throw error;
+    }
+  }
+  return stack;
 }

@@ -271,6 +271,11 @@ export async function createWorkerStack(options: WorkerPoolOptions): Promise<Wor
   if (app instanceof URL) appUrl = app.href;
   else if (typeof app === 'string' && app !== '') appUrl = app.startsWith('file:') ? app : pathToFileURL(resolvePath(app)).href;
   else throw Object.assign(new TypeError(`options.app must be the application module run in every worker: a path like './app.mjs' or a file: URL, got ${typeof app}`), { code: 'ERR_INVALID_ARG_TYPE' });
+  if (options.address === 'dhcp') {
+    // One lease per interface would have to be held by one worker and its address pushed to
+    // the others: not built. A static address works with workers.
+    throw Object.assign(new RangeError("options.address 'dhcp' is not supported with workers: give the interface a static address such as address: '10.0.0.2/24' (or run one stack without workers to lease it)"), { code: 'ERR_WASM_TCPIP_DHCP_WORKERS' });
+  }
   const port = await portOf(link, workers);
   if (options.clock !== undefined && options.clock !== 'real') {
     throw Object.assign(new TypeError("options.clock must be 'real' with workers: each worker runs its own real clock (a virtual clock cannot cross threads)"), { code: 'ERR_INVALID_ARG_VALUE' });
