@@ -25,9 +25,9 @@ test('a SYN with MSS, SACK-permitted, timestamps and window scale gets a SYN-ACK
   assert.is(t.flags, 'SA');
   assert.is(t.ack, 1001);
   assert.is(t.win, 65535); // RFC 7323 2.2: never scaled in a SYN; 256 KiB buffer capped
-  // MTU 1500 - 40 (RFC 6691); wscale 3 = smallest shift that fits 256 KiB; SACK is not offered
-  // until SACK is built; TSval is the ms clock (5 ms), TSecr echoes the peer.
-  assert.equal(t.options, { mss: 1460, ts: [5, 12345], wscale: 3 });
+  // MTU 1500 - 40 (RFC 6691); wscale 3 = smallest shift that fits 256 KiB; SACK-permitted
+  // echoed (RFC 2018 2); TSval is the ms clock (5 ms), TSecr echoes the peer.
+  assert.equal(t.options, { mss: 1460, sackOk: true, ts: [5, 12345], wscale: 3 });
   assert.is(s.counter('tcp.conn.passive_opens'), 1);
 });
 

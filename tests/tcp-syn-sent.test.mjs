@@ -20,14 +20,14 @@ function connecting(opts = {}) {
 
 const from = (syn, spec) => ipv4(tcp({ sport: 80, dport: syn.sport, ...spec }));
 
-test('connect sends a SYN with MSS, timestamps and window scale in Linux order', () => {
+test('connect sends a SYN with MSS, SACK-permitted, timestamps and window scale in Linux order', () => {
   const { s, h, syn } = connecting();
   assert.is(syn.flags, 'S');
   assert.is(syn.dport, 80);
   assert.ok(syn.sport >= 49152 && syn.sport <= 65535);
   assert.is(syn.ack, 0);
   assert.is(syn.win, 65535);
-  assert.equal(syn.options, { mss: 1460, ts: [1, 0], wscale: 3 });
+  assert.equal(syn.options, { mss: 1460, sackOk: true, ts: [1, 0], wscale: 3 });
   assert.is(s.info(h).state, State.SYN_SENT);
   assert.is(s.info(h).flags, 0);
 });

@@ -111,6 +111,7 @@
 //         8  u32 flags        INFO_CONNECTED 1, INFO_PEER_FIN 2 (all data before the FIN is
 //                             in the ring), INFO_CAN_ACCEPT 4, INFO_WRITE_SHUT 8,
 //                             INFO_CLOSED 16 (reached CLOSED: no more events), INFO_LISTENER 32
+//                             INFO_SACK 64 (SACK negotiated, RFC 2018 2)
 //        12  u32 readable     in-order bytes waiting in the receive ring
 //        16  u32 writeRoom    free bytes in the send ring (total, not just contiguous)
 //        20  u32 localAddr    host order
@@ -187,6 +188,8 @@ export namespace InfoFlag {
   export const WRITE_SHUT: u32 = 8;
   export const CLOSED: u32 = 16;
   export const LISTENER: u32 = 32;
+  /** SACK negotiated on this connection (RFC 2018 2). */
+  export const SACK: u32 = 64;
 }
 
 // TcpInfo layout (see the header).
@@ -399,6 +402,7 @@ export function tcpInfoPtr(h: i32): usize {
     if ((t.flags & TF.PEER_FIN) != 0) flags |= InfoFlag.PEER_FIN;
     if ((t.flags & TF.FIN_QUEUED) != 0) flags |= InfoFlag.WRITE_SHUT;
     if (t.state == TcpState.CLOSED) flags |= InfoFlag.CLOSED;
+    if ((t.flags & TF.SACK) != 0) flags |= InfoFlag.SACK;
     if (t.rcvBufSize != 0) store<u32>(p, ringLength(tcbRecvRing(t)), I_READABLE);
     if (t.sndBufSize != 0) {
       if (writable(t)) store<u32>(p, ringFree(tcbSendRing(t)), I_WRITE_ROOM);

@@ -1,6 +1,6 @@
 // Opening connections: creating a record with its buffers (shared by active and passive
 // opens), the active OPEN (RFC 9293 3.10.1), and the options negotiated by the SYNs
-// (RFC 9293 3.7.1 MSS, RFC 6691; RFC 7323 window scale and timestamps).
+// (RFC 9293 3.7.1 MSS, RFC 6691; RFC 7323 window scale and timestamps; RFC 2018 SACK).
 //
 // Guarantees: a connection is created whole or not at all: a record, a send ring and a
 // receive ring from the slab, its RTT and out-of-order state reset; on any shortage
@@ -13,11 +13,12 @@ import { now } from "../util/time";
 import { slabAlloc, slabFree } from "../util/slab";
 import { ringInit } from "../util/bytering";
 import { reasmInit } from "./reassembly";
+import { sackClear } from "./sack";
 import { rttInit } from "./rtt";
 import { ccInit } from "./cc/hooks";
 import { ipv4LocalAddr } from "../iface/ipv4";
 import {
-  TcpOptions, HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP,
+  TcpOptions, HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP, HAS_SACK_PERM,
 } from "../wire/tcp";
 import { isnFor } from "./isn";
 import { portsAcquire, portsRetain, portsRelease } from "./ports";
@@ -81,6 +82,7 @@ export function connectionNew(localAddr: u32, localPort: u32, remoteAddr: u32, r
   t.sndBufSize = sndSize;
   t.rcvBufSize = rcvSize;
   reasmInit(t.ooo);
+  sackClear(t.sack);
   rttInit(tcbRtt(t));
   t.localAddr = localAddr;
   t.localPort = localPort;
@@ -98,6 +100,8 @@ export function connectionNew(localAddr: u32, localPort: u32, remoteAddr: u32, r
   t.sndUna = t.iss;
   t.sndNxt = t.iss;
   t.sndMax = t.iss;
+  // RFC 6582 3.2 step 1: "recover" starts at the ISS.
+  t.recover = t.iss;
   return t;
 }
 
@@ -126,6 +130,9 @@ export function applySynOptions(t: Tcb, o: TcpOptions): void {
   } else {
     t.flags &= ~TF.TIMESTAMPS;
   }
+  // RFC 2018 2: SACK only when both SYNs carried SACK-permitted (we offer it iff Cfg.TcpSack).
+  if ((o.present & HAS_SACK_PERM) != 0 && cfg(Cfg.TcpSack) == 1) t.flags |= TF.SACK;
+  else t.flags &= ~TF.SACK;
 }
 
 /** Starts congestion control once the send MSS is final (at the end of the handshake). */

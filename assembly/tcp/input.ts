@@ -22,6 +22,7 @@ import {
 } from "../wire/tcp";
 import { ringLength, ringFree, ringWriteAt, ringCommit, ringConsume } from "../util/bytering";
 import { reasmAdd, reasmCount, REASM_FULL } from "./reassembly";
+import { sackUpdate, sackPrune, sackCount, sackIsLost, sackRecoveryStart } from "./sack";
 import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit, rttRto } from "./rtt";
 import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, CC_DUPACK } from "./cc/hooks";
 import { Tcb, TF, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
@@ -29,6 +30,7 @@ import { TcpState } from "./state";
 import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
 import {
   outputSchedule, ackNow, sendChallengeAck, sendResetOrCount, flightSize, tsNow, ourMss,
+  segmentPayloadMax,
 } from "./output";
 import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
 import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
@@ -63,6 +65,8 @@ const RST_RECEIVED = defineCounter("tcp.rx.rst");
 const DUP_ACKS = defineCounter("tcp.rx.dup_ack");
 const FAST_RETRANSMITS = defineCounter("tcp.fast_retransmit");
 const OOO_SEGMENTS = defineCounter("tcp.rx.out_of_order");
+/** Loss recovery episodes entered with SACK (RFC 6675 5), also counted in tcp.fast_retransmit. */
+const SACK_RECOVERIES = defineCounter("tcp.sack.recovery_episodes");
 const ESTABLISHED = defineCounter("tcp.conn.established");
 const TIME_WAIT_REUSED = defineCounter("tcp.conn.time_wait_reused");
 
@@ -106,6 +110,7 @@ export function tcpInput(src: u32, dst: u32, seg: usize, segLen: u32, rxFlags: u
         child.sndNxt = iss;
         child.sndMax = iss;
         child.sndWl2 = iss;
+        child.recover = iss;
       }
     }
     return;
@@ -374,11 +379,20 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
     return false;
   }
   const windowChanged = segWnd != t.sndWnd;
+  const sackOn = (t.flags & TF.SACK) != 0;
+  // RFC 6675 5: every ACK's SACK blocks update the scoreboard first.
+  const newlySacked = sackOn ? sackUpdate(t.sack, inOpts, seqGt(ack, t.sndUna) ? ack : t.sndUna, t.sndMax) : 0;
   if (seqGt(ack, t.sndUna)) {
     newAck(t, ack);
-  } else if (ack == t.sndUna && dataLen == 0 && (flags & TCP_FIN) == 0 && !windowChanged &&
-             t.sndMax != t.sndUna) {
+  } else if (ack == t.sndUna && t.sndMax != t.sndUna &&
+             ((dataLen == 0 && (flags & TCP_FIN) == 0 && !windowChanged) || newlySacked > 0)) {
+    // RFC 5681 2 "duplicate acknowledgment"; with SACK also any ACK that SACKs new data (RFC 6675 2).
     duplicateAck(t, ack);
+  }
+  // RFC 6675 5: recovery also starts when IsLost(HighACK + 1), before three duplicates.
+  if (sackOn && (t.flags & TF.IN_RECOVERY) == 0 && t.sndMax != t.sndUna && sackCount(t.sack) > 0 &&
+      seqGt(t.sndUna, t.recover) && sackIsLost(t.sack, t.sndUna, segmentPayloadMax(t))) {
+    sackEnterRecovery(t);
   }
   // RFC 9293 3.10.7.4: window update from a newer segment (SND.WL1, SND.WL2).
   if (seqLt(t.sndWl1, seq) || (t.sndWl1 == seq && seqLeq(t.sndWl2, ack))) {
@@ -426,11 +440,15 @@ function newAck(t: Tcb, ack: u32): void {
   // RFC 7323 4.1: with timestamps every ACK that advances SND.UNA gives an unambiguous sample.
   if (!timestampSample(t, rtt)) rttOnAck(rtt, ack, now());
   const cc = tcbCc(t);
+  const sackOn = (t.flags & TF.SACK) != 0;
+  if (sackOn) sackPrune(t.sack, ack);
   if ((t.flags & TF.IN_RECOVERY) != 0) {
     if (seqGeq(ack, t.recover)) {
-      // RFC 6582 3.2 step 3: full acknowledgment ends recovery.
+      // RFC 6582 3.2 step 3 / RFC 6675 5 step A: a cumulative ACK at RecoveryPoint ends recovery.
       t.flags &= ~TF.IN_RECOVERY;
       ccOnRecoveryExit(cc, flightSize(t));
+    } else if (sackOn) {
+      // RFC 6675 5: cwnd stays at ssthresh; pipe and NextSeg choose what goes next.
     } else {
       // Step 5: partial acknowledgment: retransmit the next hole, deflate.
       ccOnAck(cc, dataAcked, rttSrtt(rtt), true);
@@ -461,8 +479,16 @@ function duplicateAck(t: Tcb, ack: u32): void {
   bump(DUP_ACKS);
   t.dupAcks++;
   const cc = tcbCc(t);
+  const sackOn = (t.flags & TF.SACK) != 0;
   if ((t.flags & TF.IN_RECOVERY) != 0) {
-    ccOnDupAck(cc);
+    // RFC 6675 5: no window inflation with SACK; the smaller pipe lets NextSeg send.
+    if (!sackOn) ccOnDupAck(cc);
+    outputSchedule(t);
+    return;
+  }
+  if (t.dupAcks == 3 && sackOn) {
+    // RFC 6675 5: the DupThresh-th duplicate ACK, when not already recovering (RFC 6582 "recover").
+    if (seqGt(ack, t.recover)) sackEnterRecovery(t);
     outputSchedule(t);
     return;
   }
@@ -476,6 +502,21 @@ function duplicateAck(t: Tcb, ack: u32): void {
     rttOnRetransmit(tcbRtt(t));
   }
   // Dup ACKs 1 and 2: limited transmit (RFC 3042) may send one new segment each.
+  outputSchedule(t);
+}
+
+/**
+ * RFC 6675 5 steps 1-4: RecoveryPoint = HighData, ssthresh from the congestion hook (cwnd is
+ * then held at ssthresh by output), the first unacknowledged segment goes at once.
+ */
+function sackEnterRecovery(t: Tcb): void {
+  bump(FAST_RETRANSMITS);
+  bump(SACK_RECOVERIES);
+  t.flags |= TF.IN_RECOVERY | TF.REXMT_FIRST;
+  ccOnCongestionEvent(tcbCc(t), CC_DUPACK, flightSize(t));
+  t.recover = t.sndMax;
+  sackRecoveryStart(t.sack, t.sndUna);
+  rttOnRetransmit(tcbRtt(t));
   outputSchedule(t);
 }
 

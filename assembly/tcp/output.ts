@@ -15,6 +15,13 @@
 //   for two or more full segments leaves as one frame of whole segments, which the port cuts
 //   at segmentPayloadMax (each piece is then what the software path would have sent, with
 //   PSH/FIN kept on the last piece only); retransmissions always go as single segments.
+// - With SACK negotiated (RFC 2018): every ACK-bearing segment sent while out-of-order data
+//   is held carries SACK blocks, most recently changed range first (RFC 2018 4), as many as
+//   fit beside the timestamps and the payload within the send MSS (none on TSO frames).
+//   In SACK loss recovery (RFC 6675 5) the congestion window is ssthresh, `pipe` says what
+//   is in flight, and each segment sent is chosen by NextSeg (RFC 6675 4) rules 1-4;
+//   retransmissions cover holes only, one segment each. After a timeout, going back over
+//   the sequence space skips ranges the peer has SACKed again since.
 
 import { cfg, Cfg, Offload } from "../abi/config";
 import { defineCounter, bump, bumpBy } from "../abi/counters";
@@ -23,10 +30,15 @@ import { ipv4OutputBegin, ipv4OutputFinish, ipv4MaxPayload, ipv4MaxSegmentedPayl
 import { txHasRoom } from "../frame/rings";
 import {
   TcpOptions, tcpEmit, TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK_FLAG,
-  HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP,
+  HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP, HAS_SACK_PERM,
 } from "../wire/tcp";
 import { ringLength, ringReadAt } from "../util/bytering";
-import { ccWindow, ccLimitedTransmitRoom, ccAfterIdle } from "./cc/hooks";
+import { ccWindow, ccSsthresh, ccLimitedTransmitRoom, ccAfterIdle } from "./cc/hooks";
+import { reasmCount, reasmFillSack } from "./reassembly";
+import {
+  sackCount, sackSkip, sackNextStart, sackPipe, sackNextHole, sackRescue, sackRetransmitted,
+  nextSegStart, nextSegEnd,
+} from "./sack";
 import { rttStartTiming, rttOnRetransmit, rttOnSynRetransmit, rttRto } from "./rtt";
 import { Tcb, TF, tcbAt, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState, isSynchronized } from "./state";
@@ -44,6 +56,12 @@ const DROP_RST_NO_BUFFER = defineCounter("drop.tcp.rst_no_tx_buffer");
 const TSO_FRAMES = defineCounter("tcp.tx.tso_frames");
 /** Wire segments those frames stand for once the port has cut them. */
 const TSO_SEGMENTS = defineCounter("tcp.tx.tso_segments");
+/** SACK blocks written into the segments we sent (RFC 2018 4). */
+const SACK_BLOCKS_SENT = defineCounter("tcp.sack.blocks_sent");
+/** Holes retransmitted during SACK loss recovery (RFC 6675 NextSeg rules 1, 3, 4; also in tcp.tx.retransmits). */
+const SACK_RETRANSMITS = defineCounter("tcp.sack.retransmits");
+/** Of those, rescue retransmissions (RFC 6675 NextSeg rule 4). */
+const SACK_RESCUES = defineCounter("tcp.sack.rescue_retransmits");
 
 /** IP protocol number of TCP. */
 const PROTO_TCP: u8 = 6;
@@ -218,6 +236,8 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
     o.mss = ourMss(t.remoteAddr);
     const active = (flags & TCP_ACK_FLAG) == 0;
     if (active || (t.flags & TF.WSCALE) != 0) { o.present |= HAS_WSCALE; o.wscale = t.rcvShift; }
+    // RFC 2018 2: offered when configured; in a SYN-ACK only when the SYN offered it too.
+    if (active ? cfg(Cfg.TcpSack) == 1 : (t.flags & TF.SACK) != 0) o.present |= HAS_SACK_PERM;
     if (active || (t.flags & TF.TIMESTAMPS) != 0) {
       o.present |= HAS_TIMESTAMP;
       o.tsVal = tsNow();
@@ -232,6 +252,10 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
       o.present = HAS_TIMESTAMP;
       o.tsVal = tsNow();
       o.tsEcr = t.tsRecent;
+    }
+    if ((t.flags & TF.SACK) != 0 && (flags & TCP_ACK_FLAG) != 0 && reasmCount(t.ooo) > 0) {
+      const blocks = sackRoom(t, dataLen, tsoMss);
+      if (blocks > 0) bumpBy(SACK_BLOCKS_SENT, reasmFillSack(t.ooo, o, blocks));
     }
     const win = receiveWindow(t);
     window = win >> t.rcvShift;
@@ -253,6 +277,64 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
     t.rcvUnackedBytes = 0;
     if (t.tDelack != NEVER) { t.tDelack = NEVER; timerUpdate(t); }
   }
+  return 1;
+}
+
+/**
+ * SACK blocks a segment of `t` with `dataLen` payload bytes can carry (RFC 2018 3): 4, or 3
+ * beside timestamps; on a data segment only what fits in the send MSS with the payload; none
+ * on a TSO frame (every piece would repeat them).
+ */
+function sackRoom(t: Tcb, dataLen: u32, tsoMss: u32): u32 {
+  const most: u32 = (t.flags & TF.TIMESTAMPS) != 0 ? 3 : 4;
+  if (dataLen == 0) return most;
+  if (tsoMss > 0) return 0;
+  const max = segmentPayloadMax(t);
+  const spare = max > dataLen ? max - dataLen : 0;
+  if (spare < 12) return 0;
+  const fit = (spare - 4) >> 3;
+  return fit < most ? fit : most;
+}
+
+/**
+ * Retransmits [start, end) of `t` during SACK recovery (one segment, RFC 6675 5 step C.1);
+ * `withFin` sets FIN when the range ends at our FIN. Returns emit's answer (0: no buffer).
+ */
+function sackRetransmit(t: Tcb, start: u32, end: u32, withFin: bool): i32 {
+  const r = emit(t, start, TCP_ACK_FLAG | (withFin ? TCP_FIN : 0), end - start);
+  if (r == 0) return 0;
+  bump(RETRANSMITS);
+  bump(SACK_RETRANSMITS);
+  t.retransmits++;
+  rttOnRetransmit(tcbRtt(t)); // Karn (RFC 6298 3)
+  if (start == t.sndUna) rexmtArm(t);
+  return r;
+}
+
+/**
+ * RFC 6675 4 NextSeg for one segment while in SACK recovery: rule 1 (a lost hole), else,
+ * when no new data can go (rule 2 is the caller's ordinary path), rule 3 (an unSACKed hole)
+ * then rule 4 (rescue). Returns 1 when a segment was sent, 0 when no frame buffer was free,
+ * -1 when NextSeg has nothing but new data (or nothing at all).
+ */
+function sackNextSegment(t: Tcb, smss: u32, newDataPossible: bool): i32 {
+  const b = t.sack;
+  let rescue = false;
+  if (!sackNextHole(b, t.sndUna, smss, true)) {
+    if (newDataPossible) return -1;
+    if (!sackNextHole(b, t.sndUna, smss, false)) {
+      const dataEnd = (t.flags & TF.FIN_SENT) != 0 ? t.sndFinSeq : t.sndMax;
+      if (!sackRescue(b, t.sndUna, dataEnd, t.recover, smss)) return -1;
+      rescue = true;
+    }
+  }
+  const start = nextSegStart;
+  const end = nextSegEnd;
+  const withFin = rescue && (t.flags & TF.FIN_SENT) != 0 && end == t.sndFinSeq;
+  const r = sackRetransmit(t, start, end, withFin);
+  if (r == 0) return 0;
+  if (rescue) bump(SACK_RESCUES);
+  else sackRetransmitted(b, end); // HighRxt (rule 4 leaves it, RFC 6675 4)
   return 1;
 }
 
@@ -309,7 +391,13 @@ export function tcpOutput(t: Tcb): bool {
       const outstanding = t.sndMax - t.sndUna;
       const dataOut = outstanding < queued ? outstanding : queued;
       const maxSeg1 = segmentPayloadMax(t);
-      const n = dataOut < maxSeg1 ? dataOut : maxSeg1;
+      let n = dataOut < maxSeg1 ? dataOut : maxSeg1;
+      if ((t.flags & TF.SACK) != 0) {
+        // RFC 6675 5 step 4.3: the first segment presumed lost, up to the first SACKed range.
+        const sacked = sackNextStart(t.sack, t.sndUna, t.sndUna + n);
+        n = sacked - t.sndUna;
+        if ((t.flags & TF.IN_RECOVERY) != 0) sackRetransmitted(t.sack, t.sndUna + n);
+      }
       const withFin = (t.flags & TF.FIN_SENT) != 0 && t.sndUna + n == t.sndFinSeq;
       if (n > 0 || withFin) {
         const r1 = emit(t, t.sndUna, TCP_ACK_FLAG | (withFin ? TCP_FIN : 0), n);
@@ -321,6 +409,14 @@ export function tcpOutput(t: Tcb): bool {
       }
       t.flags &= ~TF.REXMT_FIRST;
       continue;
+    }
+    const sackOn = (t.flags & TF.SACK) != 0;
+    if (sackOn && seqLt(t.sndNxt, t.sndMax) && sackCount(t.sack) > 0) {
+      // Going back after a timeout: what the peer SACKed since needs no second copy.
+      const past = sackSkip(t.sack, t.sndNxt);
+      const dataEnd0 = t.sndUna + queued;
+      const to = seqLt(dataEnd0, past) ? dataEnd0 : past;
+      if (seqGt(to, t.sndNxt)) { t.sndNxt = to; continue; }
     }
     const off = t.sndNxt - t.sndUna;
     const avail = off < queued ? queued - off : 0;
@@ -334,8 +430,29 @@ export function tcpOutput(t: Tcb): bool {
       if (extra > 0) win = inFlight + (extra < maxSeg ? extra : maxSeg);
     }
     if (t.sndWnd < win) win = t.sndWnd;
-    const usable = win > inFlight ? win - inFlight : 0;
+    let usable = win > inFlight ? win - inFlight : 0;
+    if (sackOn && (t.flags & TF.IN_RECOVERY) != 0 && !retransmitting) {
+      // RFC 6675 5 step C: while cwnd (= ssthresh during recovery) - pipe >= 1 SMSS, send
+      // what NextSeg chooses; new data (rule 2) goes through the ordinary path below.
+      const cwnd = ccSsthresh(tcbCc(t));
+      const pipe = sackPipe(t.sack, t.sndUna, t.sndMax, maxSeg);
+      let room = cwnd > pipe ? cwnd - pipe : 0;
+      if (room < maxSeg) room = 0;
+      if (room > 0) {
+        const wndRoom = t.sndWnd > inFlight ? t.sndWnd - inFlight : 0;
+        const r = sackNextSegment(t, maxSeg, avail > 0 && wndRoom > 0);
+        if (r == 0) return false;
+        if (r > 0) continue;
+      }
+      const wndRoom2 = t.sndWnd > inFlight ? t.sndWnd - inFlight : 0;
+      usable = room < wndRoom2 ? room : wndRoom2;
+    }
     let len = avail < usable ? avail : usable;
+    if (sackOn && retransmitting && sackCount(t.sack) > 0) {
+      // Stop at the next range the peer holds.
+      const stop = sackNextStart(t.sack, t.sndNxt, t.sndNxt + len);
+      len = stop - t.sndNxt;
+    }
     // New data for two or more full segments: one frame the port segments (TSO).
     const piece = retransmitting ? 0 : tsoPiece(t, maxSeg);
     const segmented = segmentedPayload(t, len, piece);

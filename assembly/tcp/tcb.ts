@@ -17,6 +17,7 @@ import { CC_STATE_BYTES } from "./cc/hooks";
 import { RTT_STATE_BYTES } from "./rtt";
 import { RING_BYTES } from "../util/bytering";
 import { reasmStateBytes } from "./reassembly";
+import { SACK_BOARD_BYTES } from "./sack";
 
 /** Flag bits of `Tcb.flags`. */
 export namespace TF {
@@ -66,6 +67,8 @@ export namespace TF {
   export const PEER_FIN_PENDING: u32 = 1 << 23;
   /** `tcp.conn.closed` was counted for this connection (it reached CLOSED once). */
   export const CLOSE_COUNTED: u32 = 1 << 24;
+  /** SACK negotiated (both SYNs carried SACK-permitted, RFC 2018 2): blocks sent and used. */
+  export const SACK: u32 = 1 << 25;
 }
 
 /**
@@ -156,6 +159,8 @@ export namespace TF {
   // Buffers: slab chunks under the byte rings at tcbSendRing/tcbRecvRing (util/bytering.ts).
   /** Out-of-order range list (tcp/reassembly.ts), per connection, allocated at init. */
   ooo: usize;
+  /** SACK scoreboard of the data we sent (tcp/sack.ts), per connection, allocated at init. */
+  sack: usize;
   /** Send ring capacity (a slab chunk, power of two); 0 = no ring (listeners, freed). */
   sndBufSize: u32;
   /** Receive ring capacity (a slab chunk, power of two); 0 = no ring. */
@@ -245,10 +250,12 @@ export function tcbTableInit(): void {
   freeHead = capacity > 0 ? 0 : -1;
   const reasmBytes = <usize>reasmStateBytes();
   const reasmArea = allocZeroed(<usize>capacity * reasmBytes);
+  const sackArea = allocZeroed(<usize>capacity * <usize>SACK_BOARD_BYTES);
   for (let i: u32 = 0; i < capacity; i++) {
     const t = tcbAt(i);
     t.index = i;
     t.ooo = reasmArea + <usize>i * reasmBytes;
+    t.sack = sackArea + <usize>i * <usize>SACK_BOARD_BYTES;
     t.state = TcpState.CLOSED;
     t.queueNext = i + 1 < capacity ? <i32>(i + 1) : -1;
   }
@@ -282,9 +289,11 @@ export function tcbAlloc(): Tcb | null {
   freeHead = t.queueNext;
   const idx = t.index;
   const ooo = t.ooo;
+  const sack = t.sack;
   memory.fill(changetype<usize>(t), 0, TCB_SIZE);
   t.index = idx;
   t.ooo = ooo;
+  t.sack = sack;
   t.state = TcpState.CLOSED;
   t.flags = TF.IN_USE;
   t.hashNext = -1;

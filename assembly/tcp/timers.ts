@@ -21,6 +21,7 @@ import { TcpState } from "./state";
 import { Errno } from "./api";
 import { rttRto, rttBackoff, rttOnRetransmit } from "./rtt";
 import { ccOnCongestionEvent, CC_RTO } from "./cc/hooks";
+import { sackClear } from "./sack";
 import { outputSchedule, sendProbe, sendRstInConnection, flightSize } from "./output";
 import { connectionFail, connectionFree } from "./close";
 
@@ -271,6 +272,8 @@ function rexmtFired(t: Tcb): void {
   }
   rttOnRetransmit(tcbRtt(t));
   t.flags &= ~TF.IN_RECOVERY;
+  // RFC 2018 8, RFC 6675 5.1: after a timeout the SACK information is not trusted.
+  sackClear(t.sack);
   t.dupAcks = 0;
   t.recover = t.sndMax;
   t.sndNxt = t.sndUna;

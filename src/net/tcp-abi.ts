@@ -32,6 +32,8 @@ export const InfoFlag = {
   WRITE_SHUT: 8,
   CLOSED: 16,
   LISTENER: 32,
+  /** SACK negotiated on this connection (RFC 2018 2). */
+  SACK: 64,
 } as const;
 
 /** tcpSetOption option numbers. */
