@@ -838,14 +838,14 @@ test('rtt: a retransmitted SYN without a sample sets the RTO to 3 s when data be
 const NEWRENO = 1, CUBIC = 2;
 const DUPACK = 1, RTO = 2, ECN = 3;
 
-test('cc: initial window per RFC 6928, unknown and not-yet-built algorithms refused', () => {
+test('cc: initial window per RFC 6928, unknown algorithms refused', () => {
   const s = load();
   assert.is(s.x.initialWindow(1460), 14600);
   assert.is(s.x.initialWindow(536), 5360);
   assert.is(s.x.initialWindow(9000), 18000);
   assert.is(s.x.initialWindow(1000), 10000);
   const cc = s.x.stateAreaPtr();
-  assert.not.ok(s.x.ccInit(cc, CUBIC, 1460));
+  assert.not.ok(s.x.ccInit(cc, CUBIC + 1, 1460));
   assert.not.ok(s.x.ccInit(cc, 0, 1460));
   assert.ok(s.x.ccInit(cc, NEWRENO, 1460));
   assert.is(s.x.ccCwnd(cc), 14600);

@@ -50,6 +50,9 @@ export {
   ccLimitedTransmitRoom,
 } from "../tcp/cc/hooks";
 export { initialWindow } from "../tcp/cc/newreno";
+export {
+  cubicWMax, cubicKUs, cubicWEst, cubicEpochStartUs, cubicWindowAt,
+} from "../tcp/cc/cubic";
 
 // Inlined getters are exported through these wrappers.
 export function segSrcPort(seg: usize): u32 { return tcpSrcPort(seg); }

@@ -10,7 +10,8 @@
 //   FIN (the sender process's start-up is not in it); `goodputMbps` is received bits over it.
 // - `retransmits` sums the kernel sender's retransmitted segments (`retrans` of `ss -ti`,
 //   read while the connection is still established, after the sink acknowledged every byte)
-//   and the stack's own retransmission counters.
+//   and the stack's own retransmission counters; `congestion` is the kernel connection's
+//   congestion control, from the same `ss -ti` line.
 // - The tap (and its kernel-side address) exists only while the command runs; every way it
 //   can fail to start (not root, no DPDK, the interface taken) is an error naming the fix.
 
@@ -40,7 +41,7 @@ const ALL_RECEIVED = 0x2e;
 const SENDER_FLAG = '--wasm-tcpip-perf-sender';
 
 /** What the sender child reports on its stdout (one JSON line). */
-interface SenderReport { sent: number; sha256: string; retransmits: number }
+interface SenderReport { sent: number; sha256: string; retransmits: number; congestion: string }
 
 function failure(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -99,7 +100,7 @@ export async function perfTap(o: TapPerfOptions): Promise<PerfResult> {
       link: 'tap', bytes: o.bytes, seconds, goodputMbps: (received * 8) / seconds / 1e6,
       retransmits: report.retransmits + stackRetransmits,
       intact: received === o.bytes && report.sent === o.bytes && sha256 === report.sha256,
-      received, sha256, seed: o.seed, clock: 'real',
+      received, sha256, seed: o.seed, congestion: report.congestion, clock: 'real',
     };
   } finally {
     await stack.close({ timeoutMs: 2000 });
@@ -128,12 +129,16 @@ function runSenderChild(host: string, bytes: number, seed: number, bindAddress: 
   });
 }
 
-/** Total retransmitted segments of the kernel's connection from local `port` (`ss -ti`). */
-function kernelRetransmits(localPort: number): number {
+/**
+ * Total retransmitted segments and the congestion control of the kernel's connection from
+ * local `port` (`ss -ti`: the info line opens with the algorithm's name, as `cubic wscale:`).
+ */
+function kernelConnectionInfo(localPort: number): { retransmits: number; congestion: string } {
   const info = execFileSync('ss', ['-tinH', 'state', 'established', 'sport', '=', `:${localPort}`], { encoding: 'utf8' });
   if (info.trim() === '') throw new Error(`ss shows no established connection from port ${localPort}: cannot read its retransmissions`);
   const m = /\bretrans:\d+\/(\d+)/.exec(info);
-  return m ? Number(m[1]) : 0;
+  const algo = /^\s+([a-z][a-z0-9_]*)\s/m.exec(info);
+  return { retransmits: m ? Number(m[1]) : 0, congestion: algo ? algo[1] : 'unknown' };
 }
 
 /**
@@ -158,12 +163,12 @@ async function runSender(host: string, port: number, bytes: number, seed: number
     if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
   }
   await acknowledged;
-  const retransmits = kernelRetransmits(sock.localPort!);
+  const { retransmits, congestion } = kernelConnectionInfo(sock.localPort!);
   const closed = new Promise((r) => sock.once('close', r));
   sock.end();
   sock.resume();
   await closed;
-  const report: SenderReport = { sent, sha256: hash.digest('hex'), retransmits };
+  const report: SenderReport = { sent, sha256: hash.digest('hex'), retransmits, congestion };
   await new Promise<void>((resolve, reject) => process.send!(report, (e: Error | null) => (e ? reject(e) : resolve())));
 }
 

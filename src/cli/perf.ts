@@ -4,6 +4,8 @@
 //
 // Link: `memory` (two stacks in this process over a MemoryLink pair, optionally impaired), or
 // `tap` (root: the kernel's TCP sends to the stack across a DPDK net_tap, src/cli/perf-tap.ts).
+// `congestion` in the result names the sender's congestion control: the stacks' (chosen with
+// --congestion) on the memory link, the kernel's on the tap.
 // Exit code: 0 only when the data arrived intact.
 
 import { createHash } from 'node:crypto';
@@ -17,6 +19,10 @@ import { createStack } from '../stack/stack.js';
 import { MemoryLink } from '../links/memory.js';
 import { VirtualClock } from '../clock/clock.js';
 import { parseIpv4 } from '../net/ipv4.js';
+import type { CongestionControl } from '../stack/options.js';
+
+/** The names --congestion takes (src/stack/options.ts CONGESTION_ALGORITHMS). */
+const CONGESTION_NAMES: readonly CongestionControl[] = ['newreno', 'cubic'];
 
 const USAGE = `Usage: wasm-tcpip perf [options]
 
@@ -28,6 +34,9 @@ Options:
   --bytes SIZE          bytes to send (default 64M; K/M/G suffixes are binary)
   --impair LIST         memory link impairment: loss=P,reorder=P,dup=P,corrupt=P,delay=1ms,jitter=100us,rate=1G
   --seed N              seed for the data, the stacks and the impairment (default 1)
+  --congestion NAME     memory link: the stacks' congestion control, newreno (default) or cubic;
+                        over --link tap the kernel sends, with its own (sysctl
+                        net.ipv4.tcp_congestion_control)
   --clock real|virtual  real: wall time; virtual: simulated time (goodput over simSeconds). Default:
                         virtual when --impair is given (a simulated network), real otherwise
   --tap NAME            tap link: interface to create (default wtap0)
@@ -46,17 +55,22 @@ export interface PerfResult {
   received: number;
   sha256: string;
   seed: number;
+  /** The sender's congestion control algorithm. */
+  congestion: string;
   clock: 'real' | 'virtual';
   simSeconds?: number;
   impair?: ImpairmentOptions;
 }
 
 /** Two stacks over a MemoryLink: stack B sends `bytes` to a sink on stack A. */
-export async function perfMemory(opts: { bytes: number; seed: number; impair: ImpairmentOptions; clock: 'real' | 'virtual' }): Promise<PerfResult> {
+export async function perfMemory(opts: {
+  bytes: number; seed: number; impair: ImpairmentOptions; clock: 'real' | 'virtual'; congestion?: CongestionControl;
+}): Promise<PerfResult> {
   const clock = opts.clock === 'virtual' ? new VirtualClock() : 'real';
+  const congestion = opts.congestion ?? 'newreno';
   const [a, b] = MemoryLink.pair({ seed: opts.seed, ...opts.impair });
-  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock });
-  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock });
+  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock, tcp: { congestion } });
+  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion } });
   const simStart = server.clock.nowUs();
   const started = process.hrtime.bigint();
   const hash = createHash('sha256');
@@ -92,7 +106,7 @@ export async function perfMemory(opts: { bytes: number; seed: number; impair: Im
   const goodSeconds = opts.clock === 'virtual' ? simSeconds : seconds;
   return {
     link: 'memory', bytes: opts.bytes, seconds, goodputMbps: (received * 8) / goodSeconds / 1e6,
-    retransmits, intact, received, sha256, seed: opts.seed, clock: opts.clock,
+    retransmits, intact, received, sha256, seed: opts.seed, congestion, clock: opts.clock,
     ...(opts.clock === 'virtual' ? { simSeconds } : {}),
     ...(Object.keys(opts.impair).length ? { impair: opts.impair } : {}),
   };
@@ -117,6 +131,7 @@ export const command: Command = {
           impair: { type: 'string', default: '' },
           seed: { type: 'string', default: '1' },
           clock: { type: 'string' },
+          congestion: { type: 'string' },
           json: { type: 'boolean', default: false },
           tap: { type: 'string', default: 'wtap0' },
           kernel: { type: 'string', default: '10.99.0.1/24' },
@@ -130,12 +145,17 @@ export const command: Command = {
     const impair: ImpairmentOptions = asUsage(() => parseImpairmentSpec(values.impair!));
     const clock = values.clock ?? (Object.keys(impair).length ? 'virtual' : 'real');
     if (clock !== 'real' && clock !== 'virtual') throw new UsageError(`--clock: '${clock}' is not real or virtual`);
+    const congestion = values.congestion as CongestionControl | undefined;
+    if (congestion !== undefined && !CONGESTION_NAMES.includes(congestion)) {
+      throw new UsageError(`--congestion: '${congestion}' is not one of ${CONGESTION_NAMES.join(', ')}`);
+    }
     let result: PerfResult;
     if (values.link === 'memory') {
-      result = await perfMemory({ bytes, seed, impair, clock });
+      result = await perfMemory({ bytes, seed, impair, clock, congestion });
     } else if (values.link === 'tap') {
       if (Object.keys(impair).length) throw new UsageError('--impair applies to --link memory only (the tap is a real link)');
       if (clock !== 'real') throw new UsageError('--link tap runs on real time only: drop --clock virtual');
+      if (congestion !== undefined) throw new UsageError("--congestion applies to --link memory only: over the tap the kernel sends, with its own algorithm (sysctl net.ipv4.tcp_congestion_control)");
       const [kernelAddr, prefix] = values.kernel!.split('/');
       if (parseIpv4(kernelAddr) === null || !(Number(prefix) >= 1 && Number(prefix) <= 30)) throw new UsageError(`--kernel: '${values.kernel}' is not an IPv4 address with a prefix, like 10.99.0.1/24`);
       if (parseIpv4(values.stack!) === null) throw new UsageError(`--stack: '${values.stack}' is not an IPv4 address, like 10.99.0.2`);
@@ -148,7 +168,7 @@ export const command: Command = {
     else {
       console.log(`${result.link}: ${formatBytes(result.received)} of ${formatBytes(result.bytes)} in ${result.seconds.toFixed(3)} s` +
         `${result.simSeconds !== undefined ? ` (simulated ${result.simSeconds.toFixed(3)} s)` : ''}: ` +
-        `${result.goodputMbps.toFixed(1)} Mbit/s, ${result.retransmits} retransmits, ${result.intact ? 'intact' : 'NOT INTACT'}`);
+        `${result.goodputMbps.toFixed(1)} Mbit/s, ${result.retransmits} retransmits, ${result.congestion}, ${result.intact ? 'intact' : 'NOT INTACT'}`);
     }
     return result.intact ? 0 : 1;
   },

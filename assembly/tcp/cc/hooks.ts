@@ -9,8 +9,9 @@
 //   8 u32 ssthresh  slow-start threshold, bytes
 //  12 u32 mss       SMSS, bytes
 //  16 u32 acked     bytes acknowledged towards the next congestion-avoidance increase
-//  20 .. 63         private to the algorithm (NewReno uses none; CUBIC's W_max, K, epoch
-//                   start, origin and Reno-friendly estimate fit in these 44 bytes)
+//  20 .. 63         private to the algorithm. NewReno uses none. CUBIC (./cubic.ts):
+//                     20 u32 W_max   24 u32 cwnd_prior   28 i32 K (µs)   32 u32 flags
+//                     36 i64 epoch start (µs)   44 f64 W_est   52..63 free
 //
 // Hooks (the caller is the TCP core; `cc` is the state pointer):
 //   ccInit(cc, algo, mss): bool        false for an algorithm not built (the id is refused)
@@ -41,11 +42,19 @@ import {
   newRenoInit, newRenoOnAck, newRenoOnDupAck, newRenoOnCongestionEvent,
   newRenoOnRecoveryExit, newRenoAfterIdle,
 } from "./newreno";
+import {
+  cubicInit, cubicOnAck, cubicOnDupAck, cubicOnCongestionEvent, cubicOnRecoveryExit,
+  cubicAfterIdle,
+} from "./cubic";
+import { defineCounter, bump } from "../../abi/counters";
+
+const NEWRENO_CONNECTIONS = defineCounter("tcp.cc.newreno.connections");
+const CUBIC_CONNECTIONS = defineCounter("tcp.cc.cubic.connections");
 
 /** Algorithm ids (the TCB stores one; part of the socket option ABI later). */
 export enum CcAlgo {
   NewReno = 1,
-  /** RFC 9438; reserved: CUBIC comes in its own issue and is refused until then. */
+  /** RFC 9438 (./cubic.ts). */
   Cubic = 2,
 }
 
@@ -66,7 +75,7 @@ export enum CcAlgo {
 
 /** True when this build has algorithm `algo` (Cfg.TcpCongestion is checked against it). */
 export function ccAlgoBuilt(algo: u32): bool {
-  return algo == CcAlgo.NewReno;
+  return algo == CcAlgo.NewReno || algo == CcAlgo.Cubic;
 }
 
 /** Sets up `cc` for algorithm `algo` and SMSS `mss`; false when `algo` is not built. */
@@ -75,6 +84,13 @@ export function ccInit(cc: usize, algo: u32, mss: u32): bool {
     case CcAlgo.NewReno: {
       store<u32>(cc, algo, CC_ALGO);
       newRenoInit(cc, mss);
+      bump(NEWRENO_CONNECTIONS);
+      return true;
+    }
+    case CcAlgo.Cubic: {
+      store<u32>(cc, algo, CC_ALGO);
+      cubicInit(cc, mss);
+      bump(CUBIC_CONNECTIONS);
       return true;
     }
     default: return false;
@@ -82,10 +98,11 @@ export function ccInit(cc: usize, algo: u32, mss: u32): bool {
 }
 
 // Each hook switches on the stored id. Only built ids are ever stored (ccInit refuses the
-// others), so NewReno's case also takes `default` until CUBIC adds its own case.
+// others), so NewReno's case also takes `default`.
 
 export function ccOnAck(cc: usize, acked: u32, rttUs: u32, inRecovery: bool): void {
   switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.Cubic: cubicOnAck(cc, acked, rttUs, inRecovery); break;
     case CcAlgo.NewReno:
     default: newRenoOnAck(cc, acked, rttUs, inRecovery);
   }
@@ -93,6 +110,7 @@ export function ccOnAck(cc: usize, acked: u32, rttUs: u32, inRecovery: bool): vo
 
 export function ccOnDupAck(cc: usize): void {
   switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.Cubic: cubicOnDupAck(cc); break;
     case CcAlgo.NewReno:
     default: newRenoOnDupAck(cc);
   }
@@ -100,6 +118,7 @@ export function ccOnDupAck(cc: usize): void {
 
 export function ccOnCongestionEvent(cc: usize, kind: u32, flightSize: u32): void {
   switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.Cubic: cubicOnCongestionEvent(cc, kind, flightSize); break;
     case CcAlgo.NewReno:
     default: newRenoOnCongestionEvent(cc, kind, flightSize);
   }
@@ -107,6 +126,7 @@ export function ccOnCongestionEvent(cc: usize, kind: u32, flightSize: u32): void
 
 export function ccOnRecoveryExit(cc: usize, flightSize: u32): void {
   switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.Cubic: cubicOnRecoveryExit(cc, flightSize); break;
     case CcAlgo.NewReno:
     default: newRenoOnRecoveryExit(cc, flightSize);
   }
@@ -114,6 +134,7 @@ export function ccOnRecoveryExit(cc: usize, flightSize: u32): void {
 
 export function ccAfterIdle(cc: usize, idleUs: i64, rtoUs: u32): void {
   switch (load<u32>(cc, CC_ALGO)) {
+    case CcAlgo.Cubic: cubicAfterIdle(cc, idleUs, rtoUs); break;
     case CcAlgo.NewReno:
     default: newRenoAfterIdle(cc, idleUs, rtoUs);
   }
