@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(dpdk libdpdk-dev pkg-config cmake g++ make python3 tshark tcpdump socat
-  iproute2 iputils-ping curl openssl netcat-openbsd kmod)
+  iproute2 iputils-ping curl openssl netcat-openbsd kmod dnsmasq-base)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -28,7 +28,7 @@ function commandPath(cmd) {
 /** Debian packages that provide the commands the interop tests run. */
 const PACKAGE_OF = {
   ip: 'iproute2', ss: 'iproute2', setpriv: 'util-linux', ping: 'iputils-ping', curl: 'curl', socat: 'socat',
-  tcpdump: 'tcpdump', tshark: 'tshark', python3: 'python3',
+  tcpdump: 'tcpdump', tshark: 'tshark', python3: 'python3', dnsmasq: 'dnsmasq-base',
 };
 
 /**
