@@ -271,8 +271,9 @@ export function sackNextHole(b: usize, una: u32, smss: u32, lostOnly: bool): boo
 /**
  * RFC 6675 4 NextSeg rule 4 (rescue retransmission), once per recovery: one segment of up to
  * `smss` bytes ending at the highest outstanding unSACKed byte (below `dataEnd`, the end of
- * the data sent), when HighACK `una` is above RescueRxt or RescueRxt is unset. Sets
- * RescueRxt to RecoveryPoint `recover`. False when it does not apply.
+ * the data sent), when HighACK `una` is above RescueRxt or RescueRxt is unset, and that byte
+ * was not retransmitted in this recovery already (above HighRxt). Sets RescueRxt to
+ * RecoveryPoint `recover`. False when it does not apply.
  */
 export function sackRescue(b: usize, una: u32, dataEnd: u32, recover: u32, smss: u32): bool {
   if ((load<u32>(b, S_BITS) & RESCUE_SET) != 0 && !seqGt(una, load<u32>(b, S_RESCUE))) return false;
@@ -286,6 +287,9 @@ export function sackRescue(b: usize, una: u32, dataEnd: u32, recover: u32, smss:
     i--;
   }
   if (i >= 0) floor = sackEnd(b, <u32>i);
+  // Not bytes this recovery already retransmitted (rules 1 and 3 sent them once).
+  const rxtEnd = sackRxtEnd(b, una);
+  if (seqLt(floor, rxtEnd)) floor = rxtEnd;
   if (!seqLt(una, top) || !seqLt(floor, top)) return false;
   nextSegEnd = top;
   nextSegStart = top - floor > smss ? top - smss : floor;
