@@ -3,7 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeStack, feed, poll, delta, udpOpenBound, udpSend, udpRecv } from './support/wasm-stack.mjs';
-import { ethernet, ipv4, udp, arp, ip, mac, BROADCAST_MAC, be16, be32, tcp } from './support/frames.mjs';
+import {
+  buildEthernet as ethernet, buildIpv4 as ipv4, buildUdp as udp, buildArp as arp, ipAddress as ip, macAddress as mac, BROADCAST_MAC, be16, be32,
+  buildTcp,
+} from '../dist/testing/frames.js';
 
 const OWN_MAC = mac('02:00:00:00:0a:02');
 const SERVER_MAC = mac('02:00:00:00:0a:01');
@@ -77,7 +80,7 @@ test('ipv4Configure: the new address takes effect; bad prefix or gateway refused
   assert.is(syn.length, 1);
   const synSeq = be32(syn[0].bytes, 38);
   // The peer answers: ESTABLISHED on the old address.
-  feed(s, [ethernet(OWN_MAC, SERVER_MAC, 0x0800, ipv4(SERVER, OFFERED, 6, tcp(SERVER, OFFERED, 80, 40000, 1000, synSeq + 1, 0x12)))], 3);
+  feed(s, [ethernet(OWN_MAC, SERVER_MAC, 0x0800, ipv4(SERVER, OFFERED, 6, buildTcp(SERVER, OFFERED, { srcPort: 80, dstPort: 40000, seq: 1000, ack: synSeq + 1, flags: 0x12, win: 65535 })))], 3);
   s.refreshViews();
   assert.is(s.dv.getUint32(s.exports.tcpInfoPtr(h), true), 4, 'ESTABLISHED');
   const before = s.counters();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { dpdkOrSkip, stackInstance, ringsOf, putTx, rxAll } from './support/dpdk.mjs';
-import { fixture } from './support/frames.mjs';
+import { fixture } from './helpers/fixtures.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-pcap.test.mjs');
 const { startEal, openPort } = await import('../dist/dpdk/index.js');

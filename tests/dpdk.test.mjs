@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { dpdkOrSkip, stackInstance, ringsOf, putTx, takeRx, rxAll, bytes, DESC } from './support/dpdk.mjs';
-import { fixture } from './support/frames.mjs';
+import { fixture } from './helpers/fixtures.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk.test.mjs');
 const { startEal, ealArgs, openPort, hugepageStatus, DpdkError } = await import('../dist/dpdk/index.js');

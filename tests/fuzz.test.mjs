@@ -6,7 +6,11 @@
 // frame the stack sends in answer is well-formed (IPv4 and L4 checksums verify).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fixture, ip, be16, refChecksum, pseudoSum, ethernet, ipv4, udp, tcp, icmpEcho, arp } from './support/frames.mjs';
+import {
+  ipAddress as ip, be16, internetChecksum as refChecksum, pseudoHeaderSum as pseudoSum, buildEthernet as ethernet, buildIpv4 as ipv4,
+  buildUdp as udp, buildTcp, icmpEcho, buildArp as arp,
+} from '../dist/testing/frames.js';
+import { fixture } from './helpers/fixtures.mjs';
 import { makeStack, feed, poll, udpOpenBound, udpRecv, TxFlag } from './support/wasm-stack.mjs';
 
 const FRAMES = 120_000;
@@ -32,7 +36,7 @@ function prng(seed) {
 const corpus = [
   ...['arp-ping', 'udp', 'icmp-port-unreachable', 'vlan', 'fragment', 'tcp'].flatMap((n) => fixture(n)),
   ethernet(OUR_MAC, A_MAC, 0x0800, ipv4(A_IP, B_IP, 17, udp(A_IP, B_IP, 40000, 7, [1, 2, 3]))),
-  ethernet(OUR_MAC, A_MAC, 0x0800, ipv4(A_IP, B_IP, 6, tcp(A_IP, B_IP, 40000, 80, 1, 0, 0x02))),
+  ethernet(OUR_MAC, A_MAC, 0x0800, ipv4(A_IP, B_IP, 6, buildTcp(A_IP, B_IP, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: 0x02, win: 65535 }))),
   ethernet(OUR_MAC, A_MAC, 0x0800, ipv4(A_IP, B_IP, 1, icmpEcho(8, 1, 1, new Array(40).fill(7)))),
   ethernet(OUR_MAC, A_MAC, 0x0800, ipv4(A_IP, B_IP, 99, [1, 2, 3, 4])),
   ethernet([255, 255, 255, 255, 255, 255], A_MAC, 0x0806, arp(1, A_MAC, A_IP, [0, 0, 0, 0, 0, 0], B_IP)),

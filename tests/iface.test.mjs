@@ -6,9 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  fixture, ip, mac, macStr, be16, be32, refChecksum, refSum, pseudoSum, ethernet, arp, ipv4, icmpEcho, udp, tcp,
-  BROADCAST_MAC,
-} from './support/frames.mjs';
+  ipAddress as ip, macAddress as mac, be16, be32, internetChecksum as refChecksum, onesSum as refSum, pseudoHeaderSum as pseudoSum,
+  buildEthernet as ethernet, buildArp as arp, buildIpv4 as ipv4, icmpEcho, buildUdp as udp, buildTcp, BROADCAST_MAC,
+} from '../dist/testing/frames.js';
+import { formatMac as macStr } from '../dist/net/ipv4.js';
+import { fixture } from './helpers/fixtures.mjs';
 import { makeStack, feed, poll, counters, delta, udpSend, udpOpenBound, RxFlag, TxFlag, Offload } from './support/wasm-stack.mjs';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -276,7 +278,7 @@ test('IPv4 input: RX checksum flags are trusted, bad ones drop', () => {
     'eth.tx.frames': 1,
   });
   // TCP: the checksum is checked before TCP sees it, unless the port did.
-  const seg = tcp(A_IP, B_IP, 40000, 80, 1, 0, 0x02);
+  const seg = buildTcp(A_IP, B_IP, { srcPort: 40000, dstPort: 80, seq: 1, ack: 0, flags: 0x02, win: 65535 });
   const bad = seg.slice(); bad[4] ^= 1;
   before = counters(s);
   feed(s, [ipFrame(A_IP, B_IP, 6, seg), ipFrame(A_IP, B_IP, 6, bad), ipFrame(A_IP, ip('10.61.0.255'), 6, seg, {}, BROADCAST_MAC)]);

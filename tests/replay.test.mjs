@@ -12,7 +12,7 @@ import { readReplayConfig, parseReplayConfig } from '../dist/replay/config.js';
 import { runReplay } from '../dist/replay/replay.js';
 import { comparePcaps, formatDifference } from '../dist/replay/compare.js';
 import { PcapReader } from '../dist/pcap/reader.js';
-import { decodeFrame, buildTcp, encodeTcpOptions } from '../dist/pktdrill/wire.js';
+import { decodeFrame, buildTcp, encodeTcpOptions } from '../dist/testing/frames.js';
 import { PcapWriter } from '../dist/pcap/writer.js';
 import { runPeerReplay } from '../dist/replay/peer.js';
 

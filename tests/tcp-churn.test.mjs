@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack } from './helpers/tcp-stack.mjs';
-import { ipToInt } from './helpers/frames.mjs';
+import { ipAddress as ipToInt } from '../dist/testing/frames.js';
 
 const CONNECTIONS = 10_000;
 const BATCH = 250;

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack } from './helpers/tcp-stack.mjs';
-import { ipv4, tcp, PEER_IP, PEER_MAC, STACK_IP } from './helpers/frames.mjs';
+import { ipv4Frame as ipv4, tcpSegment as tcp, PEER_IP, PEER_MAC, STACK_IP } from '../dist/testing/frames.js';
 
 function fresh() {
   const s = new TestStack();

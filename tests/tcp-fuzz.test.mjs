@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, openPassive } from './helpers/tcp-stack.mjs';
-import { ipv4, tcp } from './helpers/frames.mjs';
+import { ipv4Frame as ipv4, tcpSegment as tcp } from '../dist/testing/frames.js';
 
 function rng(seed) {
   let x = seed >>> 0 || 1;

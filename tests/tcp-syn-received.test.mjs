@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, State } from './helpers/tcp-stack.mjs';
-import { ipv4, tcp, PEER_IP, PEER_MAC } from './helpers/frames.mjs';
+import { ipv4Frame as ipv4, tcpSegment as tcp, PEER_IP, PEER_MAC } from '../dist/testing/frames.js';
 
 function halfOpen(config = {}) {
   const s = new TestStack({ config });

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, Errno, InfoFlag, State } from './helpers/tcp-stack.mjs';
-import { ipv4, tcp, PEER_IP, PEER_MAC, ipToInt } from './helpers/frames.mjs';
+import { ipv4Frame as ipv4, tcpSegment as tcp, PEER_IP, PEER_MAC, ipAddress as ipToInt } from '../dist/testing/frames.js';
 
 function connecting(opts = {}) {
   const s = new TestStack(opts);

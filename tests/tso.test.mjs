@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, openPassive } from './helpers/tcp-stack.mjs';
-import { parseFrame, internetChecksum, ipToInt, PEER_IP, STACK_IP } from './helpers/frames.mjs';
+import { parseFrame, internetChecksum, ipAddress as ipToInt, PEER_IP, STACK_IP } from '../dist/testing/frames.js';
 import { resolveOptions } from '../dist/stack/options.js';
 
 const DESC = 32;
@@ -89,12 +89,12 @@ function portSegments(d) {
     fv.setUint16(ip + 2, d.l3 + d.l4 + n);
     fv.setUint16(ip + 4, (dv.getUint16(ip + 4) + i) & 0xffff);
     fv.setUint16(ip + 10, 0);
-    fv.setUint16(ip + 10, internetChecksum(f, ip, ip + d.l3));
+    fv.setUint16(ip + 10, internetChecksum(f.subarray(ip, ip + d.l3)));
     fv.setUint32(t + 4, (dv.getUint32(t + 4) + i * mss) >>> 0);
     if (i < count - 1) f[t + 13] &= ~0x09; // FIN and PSH stay on the last piece
     if ((d.flags & TxFlag.TCP_CSUM) !== 0) {
       fv.setUint16(t + 16, 0);
-      fv.setUint16(t + 16, internetChecksum(f, t, f.length, pseudoFolded(src, dst, d.l4 + n)));
+      fv.setUint16(t + 16, internetChecksum(f.subarray(t), pseudoFolded(src, dst, d.l4 + n)));
     }
     out.push(parseFrame(f));
   }

@@ -3,7 +3,12 @@
 // keeps order and bytes), sendTo's frames, broadcast permission, and two stacks talking.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fixture, ip, mac, macStr, be16, be32, refChecksum, pseudoSum, ethernet, ipv4, udp } from './support/frames.mjs';
+import {
+  ipAddress as ip, macAddress as mac, be16, be32, internetChecksum as refChecksum, pseudoHeaderSum as pseudoSum, buildEthernet as ethernet,
+  buildIpv4 as ipv4, buildUdp as udp,
+} from '../dist/testing/frames.js';
+import { formatMac as macStr } from '../dist/net/ipv4.js';
+import { fixture } from './helpers/fixtures.mjs';
 import {
   makeStack, feed, poll, counters, delta, setAddr, udpSend, udpRecv, udpOpenBound, takeNotified, RxFlag,
 } from './support/wasm-stack.mjs';

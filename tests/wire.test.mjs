@@ -6,7 +6,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fixture, refSum, refChecksum, pseudoSum, ip, mac, macStr, be16, ipv4, udp } from './support/frames.mjs';
+import {
+  onesSum as refSum, internetChecksum as refChecksum, pseudoHeaderSum as pseudoSum, ipAddress as ip, macAddress as mac, be16,
+  buildIpv4 as ipv4, buildUdp as udp,
+} from '../dist/testing/frames.js';
+import { formatMac as macStr } from '../dist/net/ipv4.js';
+import { fixture } from './helpers/fixtures.mjs';
 
 const wasmFile = fileURLToPath(new URL('../build/wire-test.wasm', import.meta.url));
 const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmFile)), {

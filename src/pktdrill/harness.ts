@@ -9,7 +9,7 @@
 
 import { StackInstance } from '../wasm/instance.js';
 import { Desc } from '../links/link.js';
-import { buildArpReply, decodeFrame, ETH_ARP } from './wire.js';
+import { buildArpReply, decodeFrame, ETH_ARP } from '../testing/frames.js';
 
 export interface HarnessOptions {
   localIp: number;

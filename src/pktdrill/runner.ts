@@ -16,10 +16,11 @@ import { StackInstance } from '../wasm/instance.js';
 import { interpretShellLine } from './sysctl.js';
 import { SocketTable, SyscallError, describeExpr, errnoNumber, evalExpr, type Attempt, type CallResult } from './syscalls.js';
 import {
-  buildEthernet, buildIcmp, buildIpv4, buildTcp, buildUdp, decodeFrame, encodeTcpOptions, ETH_IPV4, flagsFromLetters,
-  formatTcpOptions, IPPROTO_ICMP, macToString, IPPROTO_TCP, IPPROTO_UDP, ipToString, lettersFromFlags, parseIp, TcpFlag,
+  buildEthernet, buildIcmp, buildIpv4, buildTcp, buildUdp, decodeFrame, encodeTcpOptions, ETH_IPV4, ETH_MIN_FRAME, flagsFromLetters,
+  formatTcpOptions, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipAddress, lettersFromFlags, TcpFlag,
   type DecodedFrame,
-} from './wire.js';
+} from '../testing/frames.js';
+import { formatIpv4, formatMac, parseIpv4 } from '../net/ipv4.js';
 
 export interface RunOptions {
   /** Window values and option differences on outbound segments become warnings. */
@@ -135,9 +136,9 @@ class ScriptRun {
   private settings(): Settings {
     const s: Settings = {
       toleranceUs: 4000,
-      localIp: parseIp('192.168.0.2')!,
-      remoteIp: parseIp('192.0.2.1')!,
-      gatewayIp: parseIp('192.168.0.1')!,
+      localIp: ipAddress('192.168.0.2'),
+      remoteIp: ipAddress('192.0.2.1'),
+      gatewayIp: ipAddress('192.168.0.1'),
       prefix: 16,
       mtu: 1500,
       bindPort: 8080,
@@ -153,8 +154,8 @@ class ScriptRun {
         return n;
       };
       const ip = (): number => {
-        const a = parseIp(v.replace(/\/\d+$/, ''));
-        if (a === undefined) throw new ScriptFailure(`${where}: --${o.name} needs an IPv4 address, got "${v}"`);
+        const a = parseIpv4(v.replace(/\/\d+$/, ''));
+        if (a === null) throw new ScriptFailure(`${where}: --${o.name} needs an IPv4 address, got "${v}"`);
         return a;
       };
       switch (o.name) {
@@ -402,8 +403,8 @@ class ScriptRun {
             ack: 0, flags: TcpFlag.ACK, win: 0,
           }).subarray(0, 8)
           : buildUdp(s.localIp, s.remoteIp, this.localPort, this.remotePort, new Uint8Array(p.echoed.len)).subarray(0, 8);
-        const ipHdr = buildIpv4({ src: s.localIp, dst: s.remoteIp, proto: p.echoed.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP, id: 0 },
-          new Uint8Array(p.echoed.proto === 'tcp' ? 20 + p.echoed.len : 8 + p.echoed.len)).subarray(0, 20);
+        const ipHdr = buildIpv4(s.localIp, s.remoteIp, p.echoed.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP,
+          new Uint8Array(p.echoed.proto === 'tcp' ? 20 + p.echoed.len : 8 + p.echoed.len), { id: 0 }).subarray(0, 20);
         body = new Uint8Array(28);
         body.set(ipHdr, 0);
         body.set(inner, 20);
@@ -415,8 +416,8 @@ class ScriptRun {
       if (ev.ecn === 'ect01') this.fail(ev.loc.line, '[ect01] can only be used with outbound packets');
       tos = ECN_BITS[ev.ecn];
     }
-    const ip = buildIpv4({ src: s.remoteIp, dst: s.localIp, proto, id: this.ipId++, tos }, l4);
-    h.inject(buildEthernet(LOCAL_MAC, PEER_MAC, ETH_IPV4, ip));
+    const ip = buildIpv4(s.remoteIp, s.localIp, proto, l4, { id: this.ipId++, tos });
+    h.inject(buildEthernet(LOCAL_MAC, PEER_MAC, ETH_IPV4, ip, { padTo: ETH_MIN_FRAME }));
   }
 
   private buildInboundTcp(ev: PacketEvent, p: TcpPacket): Uint8Array {
@@ -505,7 +506,7 @@ class ScriptRun {
     const ip = d.ipv4!;
     if (!ip.checksumOk) mismatch('ipv4_checksum', 'valid', 'bad');
     if (ip.src !== this.s.localIp || ip.dst !== this.s.remoteIp) {
-      mismatch('ipv4 addresses', `${ipToString(this.s.localIp)} > ${ipToString(this.s.remoteIp)}`, `${ipToString(ip.src)} > ${ipToString(ip.dst)}`);
+      mismatch('ipv4 addresses', `${formatIpv4(this.s.localIp)} > ${formatIpv4(this.s.remoteIp)}`, `${formatIpv4(ip.src)} > ${formatIpv4(ip.dst)}`);
     }
     if (ev.ecn) {
       const want = ECN_BITS[ev.ecn!];
@@ -625,7 +626,7 @@ export function formatTrace(trace: NonNullable<ScriptResult['trace']>): string[]
     const d = decodeFrame(f.bytes);
     let text: string;
     if (d.arp) {
-      text = d.arp.op === 1 ? `arp who-has ${ipToString(d.arp.targetIp)} tell ${ipToString(d.arp.senderIp)}` : `arp reply ${ipToString(d.arp.senderIp)} is-at ${macToString(d.arp.senderMac)}`;
+      text = d.arp.op === 1 ? `arp who-has ${formatIpv4(d.arp.targetIp)} tell ${formatIpv4(d.arp.senderIp)}` : `arp reply ${formatIpv4(d.arp.senderIp)} is-at ${formatMac(d.arp.senderMac)}`;
     }
     else if (d.tcp) {
       const t = d.tcp;

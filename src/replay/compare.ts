@@ -7,9 +7,8 @@
 // longer. Corrupt files raise the reader's PcapFormatError with the byte offset.
 
 import { PcapReader } from '../pcap/reader.js';
-import {
-  decodeFrame, formatTcpOptions, ipToString, lettersFromFlags, macToString, type DecodedFrame,
-} from '../pktdrill/wire.js';
+import { decodeFrame, formatTcpOptions, lettersFromFlags, type DecodedFrame } from '../testing/frames.js';
+import { formatIpv4, formatMac } from '../net/ipv4.js';
 
 export interface PcapDifference {
   /** 1-based frame number. */
@@ -47,17 +46,17 @@ function readAll(source: string | Uint8Array): Frame[] {
 /** Header fields of a decoded frame, in wire order, as [name, value] pairs. */
 export function frameFields(d: DecodedFrame): Array<[string, string]> {
   const f: Array<[string, string]> = [
-    ['eth.dst', macToString(d.dstMac)], ['eth.src', macToString(d.srcMac)], ['eth.type', `0x${d.ethertype.toString(16).padStart(4, '0')}`],
+    ['eth.dst', formatMac(d.dstMac)], ['eth.src', formatMac(d.srcMac)], ['eth.type', `0x${d.ethertype.toString(16).padStart(4, '0')}`],
   ];
   if (d.arp) {
-    f.push(['arp.op', String(d.arp.op)], ['arp.sender_mac', macToString(d.arp.senderMac)], ['arp.sender_ip', ipToString(d.arp.senderIp)],
-      ['arp.target_mac', macToString(d.arp.targetMac)], ['arp.target_ip', ipToString(d.arp.targetIp)]);
+    f.push(['arp.op', String(d.arp.op)], ['arp.sender_mac', formatMac(d.arp.senderMac)], ['arp.sender_ip', formatIpv4(d.arp.senderIp)],
+      ['arp.target_mac', formatMac(d.arp.targetMac)], ['arp.target_ip', formatIpv4(d.arp.targetIp)]);
   }
   if (d.ipv4) {
     const ip = d.ipv4;
     f.push(['ip.tos', String(ip.tos)], ['ip.len', String(ip.totalLength)], ['ip.id', String(ip.id)], ['ip.df', String(ip.df)],
       ['ip.ttl', String(ip.ttl)], ['ip.proto', String(ip.proto)], ['ip.checksum', ip.checksumOk ? 'valid' : 'bad'],
-      ['ip.src', ipToString(ip.src)], ['ip.dst', ipToString(ip.dst)]);
+      ['ip.src', formatIpv4(ip.src)], ['ip.dst', formatIpv4(ip.dst)]);
   }
   if (d.tcp) {
     const t = d.tcp;
@@ -80,10 +79,10 @@ export function frameFields(d: DecodedFrame): Array<[string, string]> {
 function describe(d: DecodedFrame): string {
   if (d.tcp) {
     const t = d.tcp;
-    return `${ipToString(d.ipv4!.src)}:${t.srcPort} > ${ipToString(d.ipv4!.dst)}:${t.dstPort} ${lettersFromFlags(t.flags)} seq ${t.seq} ack ${t.ack} win ${t.win} len ${t.payload.length}`;
+    return `${formatIpv4(d.ipv4!.src)}:${t.srcPort} > ${formatIpv4(d.ipv4!.dst)}:${t.dstPort} ${lettersFromFlags(t.flags)} seq ${t.seq} ack ${t.ack} win ${t.win} len ${t.payload.length}`;
   }
-  if (d.arp) return `arp ${d.arp.op === 1 ? 'request' : 'reply'} ${ipToString(d.arp.senderIp)} > ${ipToString(d.arp.targetIp)}`;
-  if (d.ipv4) return `${ipToString(d.ipv4.src)} > ${ipToString(d.ipv4.dst)} proto ${d.ipv4.proto}`;
+  if (d.arp) return `arp ${d.arp.op === 1 ? 'request' : 'reply'} ${formatIpv4(d.arp.senderIp)} > ${formatIpv4(d.arp.targetIp)}`;
+  if (d.ipv4) return `${formatIpv4(d.ipv4.src)} > ${formatIpv4(d.ipv4.dst)} proto ${d.ipv4.proto}`;
   return `ethertype 0x${d.ethertype.toString(16)}`;
 }
 

@@ -18,7 +18,7 @@
 // }
 
 import { readFileSync } from 'node:fs';
-import { parseIp } from '../pktdrill/wire.js';
+import { parseIpv4 } from '../net/ipv4.js';
 
 export type ListenApp = 'echo' | 'discard';
 
@@ -50,8 +50,8 @@ function int(where: string, key: string, v: unknown, min: number, max: number): 
 }
 
 function ip(where: string, key: string, v: unknown): number {
-  const a = typeof v === 'string' ? parseIp(v) : undefined;
-  if (a === undefined) bad(where, key, 'an IPv4 address like "10.0.0.1"', v);
+  const a = typeof v === 'string' ? parseIpv4(v) : null;
+  if (a === null) bad(where, key, 'an IPv4 address like "10.0.0.1"', v);
   return a;
 }
 
@@ -62,8 +62,8 @@ export function parseReplayConfig(value: unknown, where = 'stack config'): Repla
     if (!KEYS.includes(k)) throw new ReplayConfigError(`${where}: unknown key "${k}" (known: ${KEYS.join(', ')})`);
   }
   const m = typeof o.address === 'string' ? /^(.+)\/(\d{1,2})$/.exec(o.address) : null;
-  const address = m ? parseIp(m[1]) : undefined;
-  if (!m || address === undefined || Number(m[2]) > 32) bad(where, 'address', 'an IPv4 address with a prefix like "10.0.0.2/24"', o.address);
+  const address = m ? parseIpv4(m[1]) : null;
+  if (!m || address === null || Number(m[2]) > 32) bad(where, 'address', 'an IPv4 address with a prefix like "10.0.0.2/24"', o.address);
   const macText = typeof o.mac === 'string' ? /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(o.mac) : null;
   if (!macText) bad(where, 'mac', 'a MAC address like "02:00:00:00:00:02"', o.mac);
   const cfg: Array<[string, number]> = [];

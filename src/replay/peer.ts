@@ -20,8 +20,8 @@ import { PcapReader } from '../pcap/reader.js';
 import { StackHarness } from '../pktdrill/harness.js';
 import { InfoFlag, tcpInfoOrClosed, tcpExports, type TcpExports } from '../net/tcp-abi.js';
 import {
-  buildEthernet, buildIpv4, buildTcp, decodeFrame, encodeTcpOptions, ETH_IPV4, TcpFlag, type DecodedFrame,
-} from '../pktdrill/wire.js';
+  buildEthernet, buildIpv4, buildTcp, decodeFrame, encodeTcpOptions, ETH_IPV4, ETH_MIN_FRAME, TcpFlag, type DecodedFrame,
+} from '../testing/frames.js';
 
 export interface PeerReplayOptions {
   /** The capture of the whole conversation (path or bytes). */
@@ -223,12 +223,12 @@ export function runPeerReplay(o: PeerReplayOptions): PeerReplayResult {
       srcPort: peer.port, dstPort: stackPort, seq: t.seq, ack, flags: t.flags, win: t.win, urg: t.urg,
       options: encodeTcpOptions(options), payload: t.payload,
     });
-    const ip = buildIpv4({ src: peer.ip, dst: stackIp, proto: 6, id: x.f.ipv4!.id, ttl: x.f.ipv4!.ttl, tos: x.f.ipv4!.tos, df: x.f.ipv4!.df }, seg);
+    const ip = buildIpv4(peer.ip, stackIp, 6, seg, { id: x.f.ipv4!.id, ttl: x.f.ipv4!.ttl, tos: x.f.ipv4!.tos, df: x.f.ipv4!.df });
     const endSeq = (t.seq + t.payload.length + (t.flags & (TcpFlag.SYN | TcpFlag.FIN) ? 1 : 0)) >>> 0;
     if (seqDiff(endSeq, peerSentHighest) > 0) peerSentHighest = endSeq;
     if ((t.flags & TcpFlag.ACK) && stackIsn !== undefined) peerAckRel = Math.max(peerAckRel, seqDiff(ack, stackIsn));
     peerWindowBytes = t.flags & TcpFlag.SYN ? t.win : t.win * 2 ** peerWscale;
-    h.inject(buildEthernet(stackMac, peer.mac, ETH_IPV4, ip));
+    h.inject(buildEthernet(stackMac, peer.mac, ETH_IPV4, ip, { padTo: ETH_MIN_FRAME }));
     checkOutbound();
   }
   const lastUs = played.length ? Math.round(played[played.length - 1].tsUs - t0) : 0;

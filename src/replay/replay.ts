@@ -11,7 +11,7 @@ import { PcapLink } from '../links/pcap-link.js';
 import { Recorder } from '../links/recorder.js';
 import type { Link } from '../links/link.js';
 import { PcapReader } from '../pcap/reader.js';
-import { macToString } from '../pktdrill/wire.js';
+import { formatMac } from '../net/ipv4.js';
 import type { ReplayConfig } from './config.js';
 import { ReplayNode } from './node.js';
 import type { AppStats } from './app.js';
@@ -53,7 +53,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   const clock = new VirtualClock({ auto: false, startUs });
   const source = new PcapLink({
     ...(typeof o.input === 'string' ? { path: o.input } : { data: o.input }),
-    startUs, mtu: o.config.mtu, to: { mac: macToString(o.config.mac) }, collect: false,
+    startUs, mtu: o.config.mtu, to: { mac: formatMac(o.config.mac) }, collect: false,
   });
   const link: Link = o.out ? new Recorder(source, { path: o.out }) : source;
   const node = new ReplayNode(o.config, link, clock, { debug: o.debug });

@@ -1,9 +1,11 @@
 // A stack instance for TCP tests, driven through the real exported ABI on a virtual clock:
 // frames in (RX descriptors + `input`), frames out (TX descriptors, parsed and checksum-checked
-// by frames.mjs), the tcp* socket calls, the info struct and the counters.
+// by src/testing/frames.ts), the tcp* socket calls, the info struct and the counters.
 
 import { readFileSync } from 'node:fs';
-import { parseFrame, ipToInt, STACK_IP, arpRequest } from './frames.mjs';
+import {
+  parseFrame, ipAddress, macAddress, buildEthernet, buildArp, ipv4Frame, tcpSegment, BROADCAST_MAC, ETH_ARP, STACK_IP, PEER_IP, PEER_MAC,
+} from '../../dist/testing/frames.js';
 
 const DESC = 32;
 const modules = new Map();
@@ -45,7 +47,7 @@ export class TestStack {
     this.x = instance.exports;
     this.keys = readString(this.x.memory, this.x.configKeys()).split(',');
     this.x.configReset();
-    this.setConfig('ipv4Addr', ipToInt(ip));
+    this.setConfig('ipv4Addr', ipAddress(ip));
     this.setConfig('ipv4Prefix', prefix);
     // Learned neighbours stay for a day, so hour-long virtual timelines need no ARP traffic.
     this.setConfig('arpTtlSec', 86400);
@@ -109,8 +111,11 @@ export class TestStack {
   /** Next TCP deadline in µs, or -1. */
   tcpDeadline() { return this.x.tcpNextDeadline(); }
 
-  /** Teaches the stack a peer's MAC (ARP request from it); returns the stack's ARP reply frames. */
-  learnPeer(ip, mac) { return this.input(arpRequest({ senderIp: ip, senderMac: mac })); }
+  /** Teaches the stack a peer's MAC (a broadcast ARP request from it for STACK_IP); returns the stack's ARP reply frames. */
+  learnPeer(ip, mac) {
+    const m = macAddress(mac);
+    return this.input(buildEthernet(BROADCAST_MAC, m, ETH_ARP, buildArp(1, m, ipAddress(ip), new Uint8Array(6), ipAddress(STACK_IP))));
+  }
 
   counters() {
     const dv = this.dv;
@@ -194,8 +199,6 @@ export class TestStack {
   }
 }
 
-import { ipv4, tcp, PEER_IP, PEER_MAC } from './frames.mjs';
-
 /**
  * A connection seen from the peer's side: `rcv` is the peer's next sequence number (what the
  * stack should ACK), `snd` the stack's next sequence number (what the peer ACKs).
@@ -207,7 +210,7 @@ export class PeerConn {
   }
 
   seg({ flags = 'A', seq = this.rcv, ack = this.snd, win = 65535, payload, options, rawOptions } = {}) {
-    return ipv4(tcp({ sport: this.peerPort, dport: this.port, flags, seq, ack, win, payload, options, rawOptions }));
+    return ipv4Frame(tcpSegment({ sport: this.peerPort, dport: this.port, flags, seq, ack, win, payload, options, rawOptions }));
   }
 
   /** Sends a segment at `nowUs` and returns the stack's output frames. */
@@ -221,11 +224,11 @@ export function openPassive(s, { port = 80, peerPort = 40000, isn = 1000, option
   const l = s.listeners?.[port] ?? s.x.tcpListen(0, port, backlog, synBacklog, sndBuf, rcvBuf);
   if (l < 0) throw new Error(`tcpListen: ${l}`);
   s.listeners = { ...(s.listeners ?? {}), [port]: l };
-  const out = s.input(ipv4(tcp({ sport: peerPort, dport: port, flags: 'S', seq: isn, win, options })), nowUs);
+  const out = s.input(ipv4Frame(tcpSegment({ sport: peerPort, dport: port, flags: 'S', seq: isn, win, options })), nowUs);
   if (out.length !== 1 || out[0].tcp?.flags !== 'SA') throw new Error(`expected a SYN-ACK, got ${out.length} frames`);
   const iss = out[0].tcp.seq;
   const ackOpts = options.ts ? { ts: [options.ts[0] + 1, out[0].tcp.options.ts[0]] } : undefined;
-  const after = s.input(ipv4(tcp({ sport: peerPort, dport: port, flags: 'A', seq: isn + 1, ack: iss + 1, win, options: ackOpts })), nowUs);
+  const after = s.input(ipv4Frame(tcpSegment({ sport: peerPort, dport: port, flags: 'A', seq: isn + 1, ack: iss + 1, win, options: ackOpts })), nowUs);
   if (after.length !== 0) throw new Error(`handshake ACK answered with ${after.length} frames`);
   const h = s.x.tcpAccept(l);
   if (h < 0) throw new Error(`tcpAccept: ${h}`);
@@ -236,13 +239,13 @@ export function openPassive(s, { port = 80, peerPort = 40000, isn = 1000, option
 /** Connects from the stack to the peer and completes the handshake; returns the PeerConn. */
 export function openActive(s, { port = 80, isn = 5000, options = { mss: 1460 }, win = 65535, nowUs = s.now } = {}) {
   if (s.peerLearned !== true) { s.learnPeer(PEER_IP, PEER_MAC); s.peerLearned = true; }
-  const h = s.x.tcpConnect(ipToInt(PEER_IP), port, 0, 0, 0);
+  const h = s.x.tcpConnect(ipAddress(PEER_IP), port, 0, 0, 0);
   if (h < 0) throw new Error(`tcpConnect: ${h}`);
   const syn = s.poll(nowUs);
   if (syn.length !== 1 || syn[0].tcp?.flags !== 'S') throw new Error('expected a SYN');
   const iss = syn[0].tcp.seq;
   const peerPort = syn[0].tcp.sport;
-  const out = s.input(ipv4(tcp({ sport: port, dport: peerPort, flags: 'SA', seq: isn, ack: iss + 1, win, options })), nowUs);
+  const out = s.input(ipv4Frame(tcpSegment({ sport: port, dport: peerPort, flags: 'SA', seq: isn, ack: iss + 1, win, options })), nowUs);
   if (out.length !== 1 || out[0].tcp?.flags !== 'A') throw new Error('expected the handshake ACK');
   s.notified();
   return new PeerConn(s, { port: peerPort, peerPort: port, rcv: isn + 1, snd: iss + 1, h });

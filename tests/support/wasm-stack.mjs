@@ -3,7 +3,7 @@
 // with their descriptor fields, and use the UDP ABI (assembly/udp/api.ts).
 
 import { StackInstance } from '../../dist/wasm/instance.js';
-import { ip } from './frames.mjs';
+import { ipAddress } from '../../dist/testing/frames.js';
 
 export const RxFlag = { IP_CSUM_GOOD: 1, IP_CSUM_BAD: 2, L4_CSUM_GOOD: 4, L4_CSUM_BAD: 8 };
 export const TxFlag = { IPV4: 1, IP_CSUM: 2, TCP_CSUM: 4, UDP_CSUM: 8, TSO: 16 };
@@ -13,7 +13,7 @@ const DESC = 32;
 /** A stack at 10.61.0.2/24 with MAC 02:00:00:00:0a:02 (namespace B of the fixtures), plus `config`. */
 export function makeStack(config = {}) {
   const s = new StackInstance();
-  const all = { macHi: 0x0200, macLo: 0x00000a02, ipv4Addr: ip('10.61.0.2'), ipv4Prefix: 24, ...config };
+  const all = { macHi: 0x0200, macLo: 0x00000a02, ipv4Addr: ipAddress('10.61.0.2'), ipv4Prefix: 24, ...config };
   for (const [k, v] of Object.entries(all)) s.setConfig(k, v);
   s.init();
   return s;
