@@ -338,15 +338,46 @@ test('connection: 8 MiB over 1% loss and 5 ms delay with CUBIC arrives intact, C
     `${r.client['tcp.cc.cubic.reno_friendly_acks']} Reno-friendly ACKs, cwnd (segments) every 100 ms of the first 3 s: ${segs(r.trace, 0, 3_000_000, 100_000)}`);
 });
 
-test('connection: rare losses at 200 ms RTT: the cwnd trace has the cubic shape', async () => {
-  const impair = { loss: 0.0002, delay: '100ms' };
-  // 1 MiB buffers: the flow is limited by cwnd, not by the windows (BDP + queue ~ 300 KB).
-  const r = await transfer({ congestion: 'cubic', bytes: 24 * 1024 * 1024, impair, buffers: 1 << 20 });
-  assert.ok(r.intact, 'the data arrived intact');
-  assert.ok(r.link['dropped.loss'] > 0);
-  const cuts = reductions(r.trace);
-  console.log(`note: cubic, loss 0.02%, RTT 200 ms: ${r.goodputMbps.toFixed(2)} Mbit/s simulated; cwnd (segments) every 500 ms: ${segs(r.trace, 0, Infinity, 500_000)}`);
-  console.log(`note: reductions (segments before -> after): ${cuts.map((c) => `${(c.t / 1e6).toFixed(2)} s ${Math.round(c.peak / 1448)}->${Math.round(c.after / 1448)}`).join(', ')}`);
+/**
+ * The runs of a trace between reductions (cwnd in segments) that have the cubic shape: a rise
+ * of 3+ segments per sample, later a plateau (two samples in a row growing by at most 1)
+ * above it, then a rise of 3+ again: concave up to W_max, then convex (RFC 9438 4.4, 4.5).
+ */
+function cubicShapedRuns(trace) {
+  const runs = [];
+  let run = [];
+  for (let i = 0; i < trace.length; i++) {
+    if (i > 0 && trace[i].cwnd < trace[i - 1].cwnd * 0.9) { runs.push(run); run = []; }
+    run.push(Math.round(trace[i].cwnd / trace[i].mss));
+  }
+  runs.push(run);
+  return runs.filter((r) => {
+    const g = r.slice(1).map((w, i) => w - r[i]);
+    const rise = g.findIndex((d) => d >= 3);
+    if (rise < 0) return false;
+    const plateau = g.findIndex((d, i) => i > rise && d <= 1 && g[i + 1] <= 1 && r[i] > r[rise]);
+    return plateau > 0 && g.some((d, i) => i > plateau && d >= 3);
+  });
+}
+
+test('connection: 0.1% loss at 100 ms RTT: CUBIC\'s cwnd is concave then convex, NewReno\'s linear', async () => {
+  const impair = { loss: 0.001, delay: '50ms' };
+  // 1 MiB buffers: the flows are limited by cwnd, not by the windows.
+  const opts = { bytes: 24 * 1024 * 1024, impair, buffers: 1 << 20, sampleUs: 250_000 };
+  const cubic = await transfer({ congestion: 'cubic', ...opts });
+  const newreno = await transfer({ congestion: 'newreno', ...opts });
+  assert.ok(cubic.intact && newreno.intact, 'both transfers intact');
+  assert.ok(cubic.link['dropped.loss'] > 0 && newreno.link['dropped.loss'] > 0);
+  assert.is(cubic.client['tcp.cc.cubic.connections'], 1);
+  assert.is(newreno.client['tcp.cc.newreno.connections'], 1);
+  assert.ok(cubic.client['tcp.cc.cubic.fast_convergence'] > 0, 'losses below W_max lowered it (4.7)');
+  const line = (r) => r.trace.map((p) => Math.round(p.cwnd / p.mss)).join(' ');
+  console.log(`note: cubic: ${cubic.goodputMbps.toFixed(2)} Mbit/s simulated, cwnd (segments) every 250 ms: ${line(cubic)}`);
+  console.log(`note: newreno: ${newreno.goodputMbps.toFixed(2)} Mbit/s simulated, cwnd (segments) every 250 ms: ${line(newreno)}`);
+  const shaped = cubicShapedRuns(cubic.trace);
+  assert.ok(shaped.length >= 1, 'a CUBIC epoch rose, flattened at W_max and rose again');
+  console.log(`note: cubic epochs with the cubic shape: ${shaped.map((r) => r.join(' ')).join(' | ')}`);
+  assert.is(cubicShapedRuns(newreno.trace).length, 0, 'NewReno grows linearly (one SMSS per RTT), no plateau');
 });
 
 test.run();
