@@ -1,5 +1,6 @@
-// CUBIC congestion control (RFC 9438), on the loss recovery NewReno uses (RFC 5681 fast
-// retransmit, RFC 6582 partial ACKs). Called only through the hook table (./hooks.ts), whose
+// CUBIC congestion control (RFC 9438) on the TCP core's loss recovery: NewReno's hooks
+// (RFC 5681 fast retransmit, RFC 6582 partial ACKs) or, with SACK, RFC 6675 recovery, where
+// the core sends within ssthresh. Called only through the hook table (./hooks.ts), whose
 // state layout it uses; windows are in bytes, the RFC's equations in segments (SMSS).
 //
 // Rules, with the sections they implement:
