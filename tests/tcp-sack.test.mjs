@@ -189,6 +189,45 @@ test('sender: an RTO clears the scoreboard (RFC 6675 5.1): everything after snd.
   assert.equal(after.map((t) => [t.seq - base, t.payload.length]), [[7000, 1000], [8000, 1000], [9000, 1000]]);
 });
 
+test('receiver: each out-of-order segment of one burst gets its own ACK naming it first', () => {
+  const s = new TestStack();
+  const c = openPassive(s, { options: { mss: 1000, sackOk: true } });
+  const base = c.rcv;
+  const frames = [1000, 3000, 2000].map((l) => c.seg({ seq: base + l, payload: new Uint8Array(1000) }));
+  const out = segs(s.input(frames));
+  assert.equal(out.map((t) => [t.ack - base, t.options.sack.map(([l, r]) => [l - base, r - base])]), [
+    [0, [[1000, 2000]]],
+    [0, [[3000, 4000], [1000, 2000]]],
+    [0, [[1000, 4000]]],
+  ]);
+  // Without SACK the burst's duplicate ACKs are one (the ACK goes at the end of the burst).
+  const n = new TestStack();
+  const d = openPassive(n, { options: { mss: 1000 } });
+  const plain = segs(n.input([1000, 3000].map((l) => d.seg({ seq: d.rcv + l, payload: new Uint8Array(1000) }))));
+  assert.is(plain.length, 1);
+});
+
+test('sender: a lost retransmission is sent again once data sent after it is SACKed beyond 2 SMSS', () => {
+  const [s, c, base] = sending();
+  ackWith(c, base, 1000, [[2000, 3000]]);
+  ackWith(c, base, 1000, [[2000, 4000]]);
+  assert.equal(ackWith(c, base, 1000, [[2000, 4000], [5000, 6000]]).map((t) => t.seq - base), [1000]);
+  s.write(c.h, new Uint8Array(10000));
+  assert.equal(ackWith(c, base, 1000, [[2000, 4000], [5000, 7000]]), []);
+  // 4000..5000 lost (rule 1), then new data (rule 2) as SACKs shrink pipe.
+  assert.equal(ackWith(c, base, 1000, [[2000, 4000], [5000, 8000]]).map((t) => t.seq - base), [4000]);
+  for (const [end, next] of [[9000, 10000], [10000, 11000], [11000, 12000], [12000, 13000]]) {
+    assert.equal(ackWith(c, base, 1000, [[2000, 4000], [5000, end]]).map((t) => t.seq - base), [next]);
+  }
+  assert.is(s.counter('tcp.sack.lost_retransmits'), 0);
+  // 3000 bytes sent after the last retransmission (at snd.max 10000) are SACKed: both
+  // retransmitted holes are lost again and go at once, then new data.
+  const again = ackWith(c, base, 1000, [[2000, 4000], [5000, 13000]]);
+  assert.equal(again.map((t) => [t.seq - base, t.payload.length]), [[1000, 1000], [4000, 1000], [14000, 1000]]);
+  assert.is(s.counter('tcp.sack.lost_retransmits'), 1);
+  assert.is(s.counter('tcp.timer.rto'), 0);
+});
+
 test('malformed, inverted, beyond-snd.max and old blocks are ignored and counted', () => {
   const [s, c, base] = sending();
   assert.equal(ackWith(c, base, 1000, []), []);                      // new ACK, then duplicates

@@ -7,6 +7,9 @@
 // (exact sequence number, else a rate-limited challenge ACK) and ACKs only within
 // [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 5.2). Out-of-window data is answered with an ACK
 // and dropped; accepted data lands in the receive ring in place (out-of-order too).
+// Loss recovery is RFC 6582 NewReno, or with SACK negotiated RFC 6675: every ACK's SACK
+// blocks update the scoreboard (tcp/sack.ts), recovery starts on the third duplicate ACK or
+// IsLost(SND.UNA) and ends at a cumulative ACK of RecoveryPoint.
 // Nothing allocates.
 //
 // Not implemented: the urgent pointer (RFC 9293 3.10.7.4 "sixth") is not reported to the
@@ -22,7 +25,9 @@ import {
 } from "../wire/tcp";
 import { ringLength, ringFree, ringWriteAt, ringCommit, ringConsume } from "../util/bytering";
 import { reasmAdd, reasmCount, REASM_FULL } from "./reassembly";
-import { sackUpdate, sackPrune, sackCount, sackIsLost, sackRecoveryStart } from "./sack";
+import {
+  sackUpdate, sackPrune, sackCount, sackIsLost, sackRecoveryStart, sackLostRetransmission,
+} from "./sack";
 import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit, rttRto } from "./rtt";
 import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, CC_DUPACK } from "./cc/hooks";
 import { Tcb, TF, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
@@ -30,7 +35,7 @@ import { TcpState } from "./state";
 import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
 import {
   outputSchedule, ackNow, sendChallengeAck, sendResetOrCount, flightSize, tsNow, ourMss,
-  segmentPayloadMax,
+  segmentPayloadMax, ackImmediately,
 } from "./output";
 import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
 import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
@@ -67,6 +72,8 @@ const FAST_RETRANSMITS = defineCounter("tcp.fast_retransmit");
 const OOO_SEGMENTS = defineCounter("tcp.rx.out_of_order");
 /** Loss recovery episodes entered with SACK (RFC 6675 5), also counted in tcp.fast_retransmit. */
 const SACK_RECOVERIES = defineCounter("tcp.sack.recovery_episodes");
+/** Retransmissions found lost from SACKs of later data (see tcp/sack.ts), sent again without an RTO. */
+const SACK_LOST_RETRANSMITS = defineCounter("tcp.sack.lost_retransmits");
 const ESTABLISHED = defineCounter("tcp.conn.established");
 const TIME_WAIT_REUSED = defineCounter("tcp.conn.time_wait_reused");
 
@@ -389,9 +396,14 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
     // RFC 5681 2 "duplicate acknowledgment"; with SACK also any ACK that SACKs new data (RFC 6675 2).
     duplicateAck(t, ack);
   }
+  if (newlySacked > 0 && (t.flags & TF.IN_RECOVERY) != 0 &&
+      sackLostRetransmission(t.sack, t.sndUna, segmentPayloadMax(t))) {
+    bump(SACK_LOST_RETRANSMITS);
+    outputSchedule(t);
+  }
   // RFC 6675 5: recovery also starts when IsLost(HighACK + 1), before three duplicates.
   if (sackOn && (t.flags & TF.IN_RECOVERY) == 0 && t.sndMax != t.sndUna && sackCount(t.sack) > 0 &&
-      seqGt(t.sndUna, t.recover) && sackIsLost(t.sack, t.sndUna, segmentPayloadMax(t))) {
+      seqGeq(t.sndUna, t.recover) && sackIsLost(t.sack, t.sndUna, segmentPayloadMax(t))) {
     sackEnterRecovery(t);
   }
   // RFC 9293 3.10.7.4: window update from a newer segment (SND.WL1, SND.WL2).
@@ -487,8 +499,10 @@ function duplicateAck(t: Tcb, ack: u32): void {
     return;
   }
   if (t.dupAcks == 3 && sackOn) {
-    // RFC 6675 5: the DupThresh-th duplicate ACK, when not already recovering (RFC 6582 "recover").
-    if (seqGt(ack, t.recover)) sackEnterRecovery(t);
+    // RFC 6675 5: the DupThresh-th duplicate ACK, once the previous episode's RecoveryPoint is
+    // acknowledged: the hole at snd.una then holds data sent after that episode began, a new
+    // loss (as Linux, which starts recovery from the Open state whatever high_seq was).
+    if (seqGeq(ack, t.recover)) sackEnterRecovery(t);
     outputSchedule(t);
     return;
   }
@@ -611,9 +625,12 @@ function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
   const inOrder = reasmAdd(t.ooo, t.rcvNxt, start, len);
   if (inOrder == REASM_FULL) { bump(DROP_OOO_FULL); ackNow(t); return; }
   if (offset != 0) {
-    // RFC 5681 4.2: an out-of-order segment is acknowledged at once (duplicate ACK).
+    // RFC 5681 4.2: an out-of-order segment is acknowledged at once (duplicate ACK). With
+    // SACK, each one gets its own ACK, before the next segment of the burst is read (RFC 2018
+    // 4: the first block names this segment), so one lost ACK does not hide a whole flight.
     bump(OOO_SEGMENTS);
-    ackNow(t);
+    if ((t.flags & TF.SACK) != 0) ackImmediately(t);
+    else ackNow(t);
     return;
   }
   ringCommit(ring, <u32>inOrder);

@@ -334,7 +334,7 @@ function sackNextSegment(t: Tcb, smss: u32, newDataPossible: bool): i32 {
   const r = sackRetransmit(t, start, end, withFin);
   if (r == 0) return 0;
   if (rescue) bump(SACK_RESCUES);
-  else sackRetransmitted(b, end); // HighRxt (rule 4 leaves it, RFC 6675 4)
+  else sackRetransmitted(b, end, t.sndMax); // HighRxt (rule 4 leaves it, RFC 6675 4)
   return 1;
 }
 
@@ -396,7 +396,7 @@ export function tcpOutput(t: Tcb): bool {
         // RFC 6675 5 step 4.3: the first segment presumed lost, up to the first SACKed range.
         const sacked = sackNextStart(t.sack, t.sndUna, t.sndUna + n);
         n = sacked - t.sndUna;
-        if ((t.flags & TF.IN_RECOVERY) != 0) sackRetransmitted(t.sack, t.sndUna + n);
+        if ((t.flags & TF.IN_RECOVERY) != 0) sackRetransmitted(t.sack, t.sndUna + n, t.sndMax);
       }
       const withFin = (t.flags & TF.FIN_SENT) != 0 && t.sndUna + n == t.sndFinSeq;
       if (n > 0 || withFin) {
@@ -544,6 +544,14 @@ export function sendChallengeAck(t: Tcb): void {
     t.flags |= TF.ACK_NOW;
     outputSchedule(t);
   }
+}
+
+/**
+ * Sends an ACK for `t` now, before the rest of the input burst is processed; queued as
+ * `ackNow` does when no frame buffer is free.
+ */
+export function ackImmediately(t: Tcb): void {
+  if (emit(t, t.sndMax, TCP_ACK_FLAG, 0) == 0) ackNow(t);
 }
 
 /** Sends (or queues) an ACK for `t`: <SEQ=SND.NXT><ACK=RCV.NXT>. */

@@ -8,7 +8,9 @@
 //   4 u32 rxtEnd     RFC 6675 HighRxt + 1: bytes below it were retransmitted in this recovery
 //   8 u32 rescueRxt  RFC 6675 RescueRxt (valid with RESCUE_SET)
 //  12 u32 bits       RESCUE_SET
-//  16 ranges[SACK_RANGES_MAX]  { u32 start; u32 end }  sorted by sequence, disjoint,
+//  16 u32 rxtMark    SND.MAX when the latest retransmission of this recovery left
+//  20 u32 (pad)
+//  24 ranges[SACK_RANGES_MAX]  { u32 start; u32 end }  sorted by sequence, disjoint,
 //                   non-adjacent, [start, end) in sequence space, within (SND.UNA, SND.MAX]
 //
 // Guarantees: the scoreboard is advisory (RFC 2018 8 "reneging"): nothing here frees send
@@ -17,6 +19,11 @@
 // RFC 2883 D-SACK) are ignored; when the list is full a new range above every held one is
 // dropped and one below evicts the highest (the scoreboard under-reports, never over-reports).
 // Every function is O(SACK_RANGES_MAX), never traps on any block values and never allocates.
+//
+// Lost retransmissions (beyond RFC 6675, as Linux's tcp_mark_lost_retrans before RACK): when
+// more than (DupThresh - 1) * SMSS bytes sent after the latest retransmission are SACKed while
+// retransmitted holes are still unSACKed, those retransmissions are taken as lost too, and
+// the holes become eligible for NextSeg rule 1 again instead of waiting for the RTO.
 //
 // Holes: the unSACKed gaps between SND.UNA and the highest SACKed byte (HighSACK). Every byte
 // of one hole has the same SACKed ranges above it, so RFC 6675 IsLost holds for a whole hole
@@ -35,7 +42,8 @@ const DROP_BAD_SACK = defineCounter("drop.tcp.bad_sack");
 @inline const S_RXT_END: usize = 4;
 @inline const S_RESCUE: usize = 8;
 @inline const S_BITS: usize = 12;
-@inline const S_RANGES: usize = 16;
+@inline const S_RXT_MARK: usize = 16;
+@inline const S_RANGES: usize = 24;
 @inline const ENTRY: usize = 8;
 @inline const RESCUE_SET: u32 = 1;
 /** RFC 6675 2: DupThresh. */
@@ -66,9 +74,36 @@ export function sackRxtEnd(b: usize, una: u32): u32 {
   return seqLt(e, una) ? una : e;
 }
 
-/** Records that bytes below `end` were retransmitted in this recovery (RFC 6675 5 step C.2). */
-export function sackRetransmitted(b: usize, end: u32): void {
+/**
+ * Records that bytes below `end` were retransmitted in this recovery (RFC 6675 5 step C.2),
+ * with SND.MAX `sndMax` at that moment.
+ */
+export function sackRetransmitted(b: usize, end: u32, sndMax: u32): void {
   if (seqGt(end, load<u32>(b, S_RXT_END))) store<u32>(b, end, S_RXT_END);
+  store<u32>(b, sndMax, S_RXT_MARK);
+}
+
+/**
+ * True (and the retransmitted holes become unretransmitted again) when a retransmission of
+ * this recovery is lost: more than (DupThresh - 1) * SMSS bytes, or DupThresh ranges, sent
+ * after the latest retransmission are SACKed while a retransmitted hole is still unSACKed.
+ */
+export function sackLostRetransmission(b: usize, una: u32, smss: u32): bool {
+  if (!seqGt(sackRxtEnd(b, una), una)) return false;
+  const mark = load<u32>(b, S_RXT_MARK);
+  const n = sackCount(b);
+  let ranges: u32 = 0;
+  let bytes: u64 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const s = sackStart(b, i);
+    const e = sackEnd(b, i);
+    if (!seqGt(e, mark)) continue;
+    ranges++;
+    bytes += seqLt(s, mark) ? e - mark : e - s;
+  }
+  if (ranges < DUP_THRESH && bytes <= <u64>(DUP_THRESH - 1) * <u64>smss) return false;
+  store<u32>(b, una, S_RXT_END);
+  return true;
 }
 
 /** Highest SACKed byte + 1 (RFC 6675 HighSACK + 1), or `una` when nothing is SACKed. */
