@@ -168,7 +168,7 @@ export const command: Command = {
     else {
       console.log(`${result.link}: ${formatBytes(result.received)} of ${formatBytes(result.bytes)} in ${result.seconds.toFixed(3)} s` +
         `${result.simSeconds !== undefined ? ` (simulated ${result.simSeconds.toFixed(3)} s)` : ''}: ` +
-        `${result.goodputMbps.toFixed(1)} Mbit/s, ${result.retransmits} retransmits, ${result.congestion}, ${result.intact ? 'intact' : 'NOT INTACT'}`);
+        `${result.goodputMbps.toFixed(1)} Mbit/s, ${result.retransmits} retransmits, ${result.intact ? 'intact' : 'NOT INTACT'}`);
     }
     return result.intact ? 0 : 1;
   },
