@@ -280,7 +280,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const address = dhcp ? 0 : addressMatch ? parseIpv4(addressMatch[1]) : null;
   const prefix = dhcp ? 0 : addressMatch ? Number(addressMatch[2]) : NaN;
   if (address === null || !(prefix >= 0 && prefix <= 32)) {
-    const message = `options.address must be an IPv4 address with a prefix, like '10.0.0.1/24', or 'dhcp', got ${describe(o.address)}`;
+    const message = `options.address must be an IPv4 address with a prefix, like '10.0.0.1/24', got ${describe(o.address)}`;
     throw typeof o.address === 'string' ? nodeCodeError('ERR_INVALID_ARG_VALUE', message, RangeError) : typeError(message);
   }
   if (address === 0 && !dhcp) throw rangeError(`options.address must not be 0.0.0.0, got '${o.address}' (use 'dhcp' to lease an address)`);
