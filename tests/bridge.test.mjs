@@ -10,16 +10,13 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createStack, SharedMemoryLink } from '../dist/index.js';
+import { seededBytes } from './helpers/seeded.mjs';
 
 const IDLE_APP = new URL('./workers-app.mjs', import.meta.url);
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
-function payload(seed, length) {
-  const out = Buffer.alloc(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; out[i] = x & 0xff; }
-  return out;
-}
+/** `length` seeded bytes, the seed spread by Knuth's multiplicative hash so nearby seeds differ. */
+const payload = (seed, length) => Buffer.from(seededBytes(length, (seed * 2654435761) >>> 0).buffer);
 
 async function setup() {
   const [port, b] = SharedMemoryLink.pair({ queues: 2, seed: 1 });

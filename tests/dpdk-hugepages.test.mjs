@@ -7,7 +7,9 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
-import { dpdkOrSkip, rootOrSkip, stackInstance, ringsOf, putTx, rxAll, bytes } from './support/dpdk.mjs';
+import { dpdkOrSkip, rootOrSkip, ringsOf, putTx, rxAll } from './support/dpdk.mjs';
+import { stackInstance } from './support/wasm-stack.mjs';
+import { seededBytes as bytes } from './helpers/seeded.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-hugepages.test.mjs');
 const root = dpdk && rootOrSkip('tests/dpdk-hugepages.test.mjs (reserving hugepages)');

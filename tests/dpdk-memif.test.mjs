@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { dpdkOrSkip, bytes } from './support/dpdk.mjs';
+import { dpdkOrSkip } from './support/dpdk.mjs';
+import { seededBytes as bytes } from './helpers/seeded.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-memif.test.mjs');
 const { startEal, openPort } = await import('../dist/dpdk/index.js');

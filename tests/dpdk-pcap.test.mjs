@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { dpdkOrSkip, stackInstance, ringsOf, putTx, rxAll } from './support/dpdk.mjs';
+import { dpdkOrSkip, ringsOf, putTx, rxAll } from './support/dpdk.mjs';
+import { stackInstance } from './support/wasm-stack.mjs';
 import { fixture } from './helpers/fixtures.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-pcap.test.mjs');

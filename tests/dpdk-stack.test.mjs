@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 
-import { dpdkOrSkip, bytes } from './support/dpdk.mjs';
+import { dpdkOrSkip } from './support/dpdk.mjs';
+import { seededBytes as bytes } from './helpers/seeded.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-stack.test.mjs');
 const { startEal, openPort } = await import('../dist/dpdk/index.js');

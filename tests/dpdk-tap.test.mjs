@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { dpdkOrSkip, rootOrSkip, stackInstance, ringsOf, putTx, takeRx, bytes } from './support/dpdk.mjs';
+import { dpdkOrSkip, rootOrSkip, ringsOf, putTx, takeRx } from './support/dpdk.mjs';
+import { stackInstance } from './support/wasm-stack.mjs';
+import { seededBytes as bytes } from './helpers/seeded.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk-tap.test.mjs');
 const root = dpdk && rootOrSkip('tests/dpdk-tap.test.mjs (net_tap)');

@@ -14,7 +14,9 @@ const WORKER = `
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { loadDpdk } from '${new URL('../dist/dpdk/addon.js', import.meta.url)}';
-import { stackInstance, ringsOf, putTx, rxAll, bytes } from '${new URL('./support/dpdk.mjs', import.meta.url)}';
+import { ringsOf, putTx, rxAll } from '${new URL('./support/dpdk.mjs', import.meta.url)}';
+import { stackInstance } from '${new URL('./support/wasm-stack.mjs', import.meta.url)}';
+import { seededBytes as bytes } from '${new URL('./helpers/seeded.mjs', import.meta.url)}';
 const dpdk = loadDpdk();
 const lcore = dpdk.eal.registerThread();
 const s = stackInstance();

@@ -7,7 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { dpdkOrSkip, stackInstance, ringsOf, putTx, takeRx, rxAll, bytes, DESC } from './support/dpdk.mjs';
+import { dpdkOrSkip, ringsOf, putTx, takeRx, rxAll } from './support/dpdk.mjs';
+import { stackInstance } from './support/wasm-stack.mjs';
+import { seededBytes as bytes } from './helpers/seeded.mjs';
+import { Desc as DESC } from '../dist/links/link.js';
 import { fixture } from './helpers/fixtures.mjs';
 
 const dpdk = dpdkOrSkip('tests/dpdk.test.mjs');

@@ -6,11 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, openPassive } from './helpers/tcp-stack.mjs';
 import { ipv4Frame as ipv4, tcpSegment as tcp } from '../dist/testing/frames.js';
-
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-}
+import { xorshift32 as rng } from './helpers/seeded.mjs';
 
 const FLAG_SETS = ['S', 'SA', 'A', 'PA', 'FA', 'F', 'R', 'RA', 'FPA', 'SF', 'SR', '', 'U', 'EC'];
 

@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { dpdkOrSkip, rootOrSkip, bytes } from './support/dpdk.mjs';
+import { dpdkOrSkip, rootOrSkip } from './support/dpdk.mjs';
+import { seededBytes as bytes } from './helpers/seeded.mjs';
 
 const dpdk = dpdkOrSkip('tests/workers-tap.test.mjs');
 const root = dpdk && rootOrSkip('tests/workers-tap.test.mjs (net_tap)');

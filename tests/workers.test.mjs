@@ -12,15 +12,12 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { createStack, SharedMemoryLink } from '../dist/index.js';
 import { CONNECTIONS as CONNECT_APP_CONNECTIONS } from './workers-connect-app.mjs';
+import { seededBytes } from './helpers/seeded.mjs';
 
 const ECHO_APP = new URL('./workers-app.mjs', import.meta.url);
 
-function payload(seed, length) {
-  const out = Buffer.alloc(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; out[i] = x & 0xff; }
-  return out;
-}
+/** `length` seeded bytes, the seed spread by Knuth's multiplicative hash so nearby seeds differ. */
+const payload = (seed, length) => Buffer.from(seededBytes(length, (seed * 2654435761) >>> 0).buffer);
 
 /** Opens `count` connections to 10.0.0.1:7 from `client`, sends each `bytes`, resolves with what came back. */
 function echoMany(client, count, bytes) {

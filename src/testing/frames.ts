@@ -365,7 +365,8 @@ export function buildUdp(src: number, dst: number, srcPort: number, dstPort: num
   return seg;
 }
 
-export interface TcpSegmentSpec {
+/** The TCP header fields every segment has, as built and as decoded (RFC 9293 3.1). */
+export interface TcpHeaderFields {
   srcPort: number;
   dstPort: number;
   seq: number;
@@ -373,6 +374,9 @@ export interface TcpSegmentSpec {
   /** TcpFlag bits. */
   flags: number;
   win: number;
+}
+
+export interface TcpSegmentSpec extends TcpHeaderFields {
   urg?: number;
   /** Option bytes (`encodeTcpOptions`), padded here with EOL to a multiple of 4. */
   options?: ArrayLike<number>;
@@ -475,13 +479,7 @@ export function ipv4Frame(l4: L4Bytes, { src = PEER_IP, dst = STACK_IP, srcMac =
 
 // ---- decoding ----
 
-export interface DecodedTcp {
-  srcPort: number;
-  dstPort: number;
-  seq: number;
-  ack: number;
-  flags: number;
-  win: number;
+export interface DecodedTcp extends TcpHeaderFields {
   urg: number;
   headerLen: number;
   /** Decoded options, in order; undefined when malformed (see `optionsError`). */

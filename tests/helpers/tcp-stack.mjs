@@ -1,27 +1,13 @@
 // A stack instance for TCP tests, driven through the real exported ABI on a virtual clock:
 // frames in (RX descriptors + `input`), frames out (TX descriptors, parsed and checksum-checked
-// by src/testing/frames.ts), the tcp* socket calls, the info struct and the counters.
+// by src/testing/frames.ts), the tcp* socket calls, the info struct and the counters. The
+// instance is the host's own StackInstance (src/wasm/instance.ts), the debug build by default.
 
-import { readFileSync } from 'node:fs';
+import { StackInstance } from '../../dist/wasm/instance.js';
+import { descAt, readDesc, writeRx } from './descriptors.mjs';
 import {
   parseFrame, ipAddress, macAddress, buildEthernet, buildArp, ipv4Frame, tcpSegment, BROADCAST_MAC, ETH_ARP, STACK_IP, PEER_IP, PEER_MAC,
 } from '../../dist/testing/frames.js';
-
-const DESC = 32;
-const modules = new Map();
-
-function compiled(name) {
-  if (!modules.has(name)) {
-    const bytes = readFileSync(new URL(`../../build/${name}`, import.meta.url));
-    modules.set(name, new WebAssembly.Module(bytes));
-  }
-  return modules.get(name);
-}
-
-function readString(mem, ptr) {
-  const len = new Uint32Array(mem.buffer, ptr - 4, 1)[0];
-  return Buffer.from(mem.buffer, ptr, len).toString('utf16le');
-}
 
 export const State = {
   CLOSED: 0, LISTEN: 1, SYN_SENT: 2, SYN_RECEIVED: 3, ESTABLISHED: 4, FIN_WAIT_1: 5,
@@ -37,47 +23,29 @@ export const Opt = { NODELAY: 1, KEEPALIVE: 2, KEEPCNT: 3, USER_TIMEOUT: 4 };
 export class TestStack {
   /** `config`: slot name -> value (see assembly/abi/config.ts); ipv4Addr given as a dotted string. */
   constructor({ ip = STACK_IP, prefix = 24, config = {}, debug = true } = {}) {
-    const instance = new WebAssembly.Instance(compiled(debug ? 'stack.debug.wasm' : 'stack.wasm'), {
-      env: {
-        abort: (msg, file, line, col) => {
-          throw new Error(`stack aborted: ${readString(this.x.memory, msg)} at ${readString(this.x.memory, file)}:${line}:${col}`);
-        },
-      },
-    });
-    this.x = instance.exports;
-    this.keys = readString(this.x.memory, this.x.configKeys()).split(',');
-    this.x.configReset();
+    this.instance = new StackInstance({ debug });
+    this.x = this.instance.exports;
     this.setConfig('ipv4Addr', ipAddress(ip));
     this.setConfig('ipv4Prefix', prefix);
     // Learned neighbours stay for a day, so hour-long virtual timelines need no ARP traffic.
     this.setConfig('arpTtlSec', 86400);
     for (const [k, v] of Object.entries(config)) this.setConfig(k, v);
-    const r = this.x.init();
-    if (r !== 0) throw new Error(`init failed: ${r > 0 ? this.keys[r - 1] : r}`);
-    this.counterNames = readString(this.x.memory, this.x.counterNames()).split(',');
+    this.instance.init();
     this.now = 0;
   }
 
-  get dv() { return new DataView(this.x.memory.buffer); }
-  get u8() { return new Uint8Array(this.x.memory.buffer); }
+  /** Views over linear memory as it is now. */
+  get mem() { this.instance.refreshViews(); return this.instance; }
+  get dv() { return this.mem.dv; }
+  get u8() { return this.mem.u8; }
 
-  setConfig(key, value) {
-    const i = this.keys.indexOf(key);
-    if (i < 0) throw new Error(`unknown config key ${key}`);
-    new Uint32Array(this.x.memory.buffer, this.x.configTablePtr(), this.keys.length)[i] = value >>> 0;
-  }
+  setConfig(key, value) { this.instance.setConfig(key, value); }
 
   /** Raw output frames (copies) of the last burst: `m` TX descriptors. */
   takeTx(m) {
-    const dv = this.dv;
+    const mem = this.mem;
     const base = this.x.txDescBase();
-    const out = [];
-    for (let i = 0; i < m; i++) {
-      const addr = dv.getUint32(base + i * DESC, true);
-      const len = dv.getUint32(base + i * DESC + 4, true);
-      out.push(this.u8.slice(addr, addr + len));
-    }
-    return out;
+    return Array.from({ length: m }, (_, i) => readDesc(mem, descAt(base, i)).bytes);
   }
 
   /**
@@ -87,14 +55,9 @@ export class TestStack {
   input(frames, nowUs = this.now, rxFlags = 0) {
     this.now = nowUs;
     const list = Array.isArray(frames) ? frames : [frames];
-    const dv = this.dv;
+    const mem = this.mem;
     const base = this.x.rxDescBase();
-    list.forEach((f, i) => {
-      const addr = dv.getUint32(base + i * DESC, true);
-      this.u8.set(f, addr);
-      dv.setUint32(base + i * DESC + 4, f.length, true);
-      dv.setUint32(base + i * DESC + 8, rxFlags, true);
-    });
+    list.forEach((f, i) => writeRx(mem, descAt(base, i), f, rxFlags));
     const m = this.x.input(list.length, nowUs);
     return this.takeTx(m).map(parseFrame);
   }
@@ -117,16 +80,10 @@ export class TestStack {
     return this.input(buildEthernet(BROADCAST_MAC, m, ETH_ARP, buildArp(1, m, ipAddress(ip), new Uint8Array(6), ipAddress(STACK_IP))));
   }
 
-  counters() {
-    const dv = this.dv;
-    const base = this.x.countersPtr();
-    const out = {};
-    this.counterNames.forEach((n, i) => { out[n] = Number(dv.getBigUint64(base + i * 8, true)); });
-    return out;
-  }
+  counters() { return this.instance.counters(); }
 
   counter(name) {
-    const i = this.counterNames.indexOf(name);
+    const i = this.instance.counterNames.indexOf(name);
     if (i < 0) throw new Error(`no counter ${name}`);
     return Number(this.dv.getBigUint64(this.x.countersPtr() + i * 8, true));
   }

@@ -1,8 +1,10 @@
 // A stand-in for a stack's frame rings, for link tests that need no WASM: the same
 // descriptor layout as assembly/frame/rings.ts (src/links/link.ts `Desc`) over a plain
-// ArrayBuffer, plus helpers to put frames in TX slots and take them out of RX slots.
+// ArrayBuffer, plus helpers to put frames in TX slots and take them out of RX slots
+// (tests/helpers/descriptors.mjs reads and writes the descriptors).
 
 import { Desc } from '../../dist/links/link.js';
+import { descAt, readDesc, writeTx } from '../helpers/descriptors.mjs';
 
 /** Rings of `rxSlots`/`txSlots` slots of `slotBytes`, laid out as the stack lays them out. */
 export function fakeRings({ rxSlots = 32, txSlots = 32, slotBytes = 2048 } = {}) {
@@ -24,17 +26,7 @@ export function fakeRings({ rxSlots = 32, txSlots = 32, slotBytes = 2048 } = {})
 
 /** Writes `frames` (Uint8Arrays) into TX descriptors 0..n-1 with optional descriptor fields. */
 export function putTx(rings, frames, fields = {}) {
-  const { dv, u8 } = rings.instance;
-  frames.forEach((f, i) => {
-    const d = rings.txDesc + i * Desc.SIZE;
-    u8.set(f, dv.getUint32(d + Desc.ADDR, true));
-    dv.setUint32(d + Desc.LEN, f.length, true);
-    dv.setUint32(d + Desc.FLAGS, fields.flags ?? 0, true);
-    dv.setUint8(d + Desc.L2, fields.l2 ?? 0);
-    dv.setUint8(d + Desc.L3, fields.l3 ?? 0);
-    dv.setUint8(d + Desc.L4, fields.l4 ?? 0);
-    dv.setUint16(d + Desc.TSO_MSS, fields.tsoMss ?? 0, true);
-  });
+  frames.forEach((f, i) => writeTx(rings.instance, descAt(rings.txDesc, i), f, fields));
 }
 
 /** Transmits `frames` on `link` (attached to `rings`) at `nowUs`. */
@@ -43,27 +35,17 @@ export function send(rings, link, frames, nowUs, fields) {
   link.transmit(frames.length, nowUs);
 }
 
-/** Descriptor `i` of the RX ring: its fields and a copy of its frame. */
-export function rxDesc(rings, i) {
-  const { dv, u8 } = rings.instance;
-  const d = rings.rxDesc + i * Desc.SIZE;
-  const addr = dv.getUint32(d + Desc.ADDR, true);
-  const len = dv.getUint32(d + Desc.LEN, true);
-  return { addr, len, flags: dv.getUint32(d + Desc.FLAGS, true), rss: dv.getUint32(d + Desc.RSS, true), data: u8.slice(addr, addr + len) };
+/** Descriptor `d`'s fields with its frame as `data`. */
+function withData(d) {
+  const { bytes, ...fields } = d;
+  return { ...fields, data: bytes };
 }
 
-/** Descriptor `i` of the TX ring. */
-export function txDesc(rings, i) {
-  const { dv, u8 } = rings.instance;
-  const d = rings.txDesc + i * Desc.SIZE;
-  const addr = dv.getUint32(d + Desc.ADDR, true);
-  const len = dv.getUint32(d + Desc.LEN, true);
-  return {
-    addr, len, flags: dv.getUint32(d + Desc.FLAGS, true),
-    l2: dv.getUint8(d + Desc.L2), l3: dv.getUint8(d + Desc.L3), l4: dv.getUint8(d + Desc.L4),
-    tsoMss: dv.getUint16(d + Desc.TSO_MSS, true), data: u8.slice(addr, addr + len),
-  };
-}
+/** Descriptor `i` of the RX ring: its fields and a copy of its frame (`data`). */
+export const rxDesc = (rings, i) => withData(readDesc(rings.instance, descAt(rings.rxDesc, i)));
+
+/** Descriptor `i` of the TX ring: its fields and a copy of its frame (`data`). */
+export const txDesc = (rings, i) => withData(readDesc(rings.instance, descAt(rings.txDesc, i)));
 
 /** Receives on `link` at `nowUs`; returns copies of the frames. */
 export function receive(rings, link, nowUs) {

@@ -12,8 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 
-import { IN_CI, IS_ROOT } from './dpdk.mjs';
-import { dpdkAvailable, loadDpdk } from '../../dist/dpdk/addon.js';
+import { IN_CI, IS_ROOT, dpdkUnavailableReason } from './dpdk.mjs';
 
 /** Interface and addresses of test file number `n` (1..254). */
 export function tapPlan(n) {
@@ -31,25 +30,23 @@ const PACKAGE_OF = {
   tcpdump: 'tcpdump', tshark: 'tshark', python3: 'python3', dnsmasq: 'dnsmasq-base',
 };
 
+/** Why a net_tap test needing `commands` cannot run here (the first thing to fix), or null. */
+function tapUnavailableReason(commands) {
+  if (!IS_ROOT) return 'a net_tap device needs root (CAP_NET_ADMIN); CI runs these tests as root';
+  const dpdk = dpdkUnavailableReason();
+  if (dpdk !== null) return dpdk;
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing: load the tun module (modprobe tun)';
+  const missing = ['ip', 'setpriv', ...commands].filter((c) => commandPath(c) === null);
+  if (missing.length === 0) return null;
+  return `missing ${missing.join(', ')}: apt-get install ${[...new Set(missing.map((c) => PACKAGE_OF[c] ?? c))].join(' ')}`;
+}
+
 /**
  * True when a net_tap test can run here with `commands` available; otherwise prints
  * `skip: <file>: <reason>` and returns false (under CI it throws instead).
  */
 export function tapOrSkip(file, commands = []) {
-  let why = null;
-  if (!IS_ROOT) why = 'a net_tap device needs root (CAP_NET_ADMIN); CI runs these tests as root';
-  else if (!dpdkAvailable()) {
-    try {
-      loadDpdk();
-    } catch (e) {
-      why = `${e.code}: ${e.message}`;
-    }
-    why ??= 'the DPDK addon is not built (npm run build:addon)';
-  } else if (!existsSync('/dev/net/tun')) why = '/dev/net/tun is missing: load the tun module (modprobe tun)';
-  else {
-    const missing = ['ip', 'setpriv', ...commands].filter((c) => commandPath(c) === null);
-    if (missing.length) why = `missing ${missing.join(', ')}: apt-get install ${[...new Set(missing.map((c) => PACKAGE_OF[c] ?? c))].join(' ')}`;
-  }
+  const why = tapUnavailableReason(commands);
   if (why === null) return true;
   if (IN_CI) throw new Error(`${file}: CI runs the interop tests as root with their packages, but ${why}`);
   console.log(`skip: ${file}: ${why}`);

@@ -1,54 +1,39 @@
-// Drives one WASM stack instance directly, frame by frame, for the iface, UDP and fuzz tests:
-// configure, put frames in RX descriptors, call input/poll on a virtual time, read TX frames
-// with their descriptor fields, and use the UDP ABI (assembly/udp/api.ts).
+// Drives one WASM stack instance directly, frame by frame, for the iface, UDP, fuzz and DPDK
+// tests: configure, put frames in RX descriptors, call input/poll on a virtual time, read TX
+// frames with their descriptor fields, and use the UDP ABI (assembly/udp/api.ts).
 
 import { StackInstance } from '../../dist/wasm/instance.js';
 import { ipAddress } from '../../dist/testing/frames.js';
+import { descAt, readDesc, writeRx } from '../helpers/descriptors.mjs';
 
 export const RxFlag = { IP_CSUM_GOOD: 1, IP_CSUM_BAD: 2, L4_CSUM_GOOD: 4, L4_CSUM_BAD: 8 };
 export const TxFlag = { IPV4: 1, IP_CSUM: 2, TCP_CSUM: 4, UDP_CSUM: 8, TSO: 16 };
 export const Offload = { TX_IPV4_CSUM: 1, TX_TCP_CSUM: 2, TX_UDP_CSUM: 4, TX_TSO: 8, RX_CSUM: 16 };
-const DESC = 32;
-
-/** A stack at 10.61.0.2/24 with MAC 02:00:00:00:0a:02 (namespace B of the fixtures), plus `config`. */
-export function makeStack(config = {}) {
+/** A stack instance, configured (`config` keys of assembly/abi/config.ts) and initialised. */
+export function stackInstance(config = {}) {
   const s = new StackInstance();
-  const all = { macHi: 0x0200, macLo: 0x00000a02, ipv4Addr: ipAddress('10.61.0.2'), ipv4Prefix: 24, ...config };
-  for (const [k, v] of Object.entries(all)) s.setConfig(k, v);
+  for (const [k, v] of Object.entries(config)) s.setConfig(k, v);
   s.init();
   return s;
 }
 
-/** Reads TX descriptors 0..n-1: `{ bytes, flags, l2, l3, l4, tsoMss }` each. */
+/** A stack at 10.61.0.2/24 with MAC 02:00:00:00:0a:02 (namespace B of the fixtures), plus `config`. */
+export function makeStack(config = {}) {
+  return stackInstance({ macHi: 0x0200, macLo: 0x00000a02, ipv4Addr: ipAddress('10.61.0.2'), ipv4Prefix: 24, ...config });
+}
+
+/** Reads TX descriptors 0..n-1: `{ bytes, flags, l2, l3, l4, tsoMss }` (and addr, len, rss) each. */
 export function readTx(s, n) {
   s.refreshViews();
   const base = s.exports.txDescBase();
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const d = base + i * DESC;
-    const addr = s.dv.getUint32(d, true);
-    const len = s.dv.getUint32(d + 4, true);
-    out.push({
-      bytes: s.u8.slice(addr, addr + len),
-      flags: s.dv.getUint32(d + 8, true),
-      l2: s.u8[d + 16], l3: s.u8[d + 17], l4: s.u8[d + 18],
-      tsoMss: s.dv.getUint16(d + 20, true),
-    });
-  }
-  return out;
+  return Array.from({ length: n }, (_, i) => readDesc(s, descAt(base, i)));
 }
 
 /** Feeds `frames` (Uint8Arrays) at `nowUs` with RX `flags`; returns the frames sent. */
 export function feed(s, frames, nowUs = 0, flags = 0) {
   s.refreshViews();
   const base = s.exports.rxDescBase();
-  frames.forEach((f, i) => {
-    const d = base + i * DESC;
-    const addr = s.dv.getUint32(d, true);
-    s.u8.set(f, addr);
-    s.dv.setUint32(d + 4, f.length, true);
-    s.dv.setUint32(d + 8, flags, true);
-  });
+  frames.forEach((f, i) => writeRx(s, descAt(base, i), f, flags));
   return readTx(s, s.exports.input(frames.length, nowUs));
 }
 
