@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -53,6 +53,10 @@ async function download(sack, pcap) {
   await new Promise((r) => setTimeout(r, 200)); // the last ACKs and FINs into the capture
   const dropped = capture ? (await capture.stop()).dropped : 0;
   const counters = await stack.finish();
+  // The kernel unregisters the tap after the process is gone, not at once (seen under load):
+  // the next run's process needs the name free.
+  const until = Date.now() + 15_000;
+  while (existsSync(`/sys/class/net/${plan.iface}`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   return { curl, counters, dropped };
 }
 
