@@ -33,7 +33,9 @@ import { defineCounter, bump, bumpBy } from "../abi/counters";
 import { TcpOptions, HAS_SACK } from "../wire/tcp";
 import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
 
+/** SACK blocks read from the peer's ACKs (valid or not). */
 const BLOCKS_RECEIVED = defineCounter("tcp.sack.blocks_received");
+/** Blocks ignored as impossible: empty, inverted, or beyond SND.MAX. */
 const DROP_BAD_SACK = defineCounter("drop.tcp.bad_sack");
 
 /** Ranges kept per connection: a peer holding more out-of-order ranges is rare (Linux keeps 4 to report). */
