@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createStack, SharedMemoryLink } from '../dist/index.js';
 import { seededBytes } from './helpers/seeded.mjs';
+import { exchange } from './helpers/sockets.mjs';
 
 const IDLE_APP = new URL('./workers-app.mjs', import.meta.url);
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -23,17 +24,6 @@ async function setup() {
   const workers = await createStack({ workers: 2, app: IDLE_APP, link: port, address: '10.0.0.1/24', seed: 2 });
   const peer = await createStack({ link: b, address: '10.0.0.2/24', seed: 3 });
   return { port, workers, peer };
-}
-
-/** Sends `data` on `socket`, ends it, resolves with everything read until 'close'. */
-function exchange(socket, data) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    socket.on('data', (d) => chunks.push(d));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks)));
-    socket.end(data);
-  });
 }
 
 test('a main-thread server listens on every worker and echoes peer connections intact', async () => {

@@ -4,13 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeClientMessage, decodeServerMessage, maskToPrefix, MessageType } from '../dist/dhcp/message.js';
-import { readFileSync } from 'node:fs';
+import { fixture } from './helpers/fixtures.mjs';
 import { Prng } from '../dist/util/prng.js';
 import { parseIpv4 as ip, parseMac as mac } from '../dist/net/ipv4.js';
 
-/** The frames of tests/fixtures/dhcp-dnsmasq.hex (one frame a line in hex, `#` comments). */
-const frames = readFileSync(new URL('./fixtures/dhcp-dnsmasq.hex', import.meta.url), 'utf8')
-  .split('\n').filter((l) => l && !l.startsWith('#')).map((l) => Uint8Array.from(Buffer.from(l.trim(), 'hex')));
+const frames = fixture('dhcp-dnsmasq');
 /** The DHCP payload of a frame: after Ethernet (14), IPv4 without options (20) and UDP (8). */
 const payload = (f) => f.subarray(42);
 const [discover, offer, request, ack, renew, renewAck, release] = frames.map(payload);

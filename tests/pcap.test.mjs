@@ -13,6 +13,7 @@ import { MemoryLink, PcapLink, PcapReader, PcapWriter, PcapFormatError, Recorder
 import { VirtualClock } from '../dist/clock/clock.js';
 import { Prng } from '../dist/util/prng.js';
 import { fakeRings, send, receive, numberedFrame, frameNumber } from './support/rings.mjs';
+import { fixture } from './helpers/fixtures.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'wasm-tcpip-pcap-'));
 const file = (name) => join(dir, name);
@@ -78,10 +79,8 @@ const builtFrames = [
   ethernet(MAC_B, MAC_A, 0x0800, ipv4(IP_A, IP_B, 17, udp(IP_A, IP_B, 40000, 40001, payload))),
 ];
 
-function fixtureFrames(name) {
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
-    .split('\n').filter((l) => l && !l.startsWith('#')).map((l) => Uint8Array.from(Buffer.from(l.trim(), 'hex')));
-}
+/** The frames of tests/fixtures/FILE (a .hex file). */
+const fixtureFrames = (file) => fixture(file.replace(/\.hex$/, ''));
 
 function writePcap(path, frames, options = {}, tsOf = (i) => 1_700_000_000_000_000 + i * 1500) {
   const w = PcapWriter.open(path, options);

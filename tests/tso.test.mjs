@@ -7,12 +7,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, openPassive } from './helpers/tcp-stack.mjs';
-import { parseFrame, internetChecksum, ipAddress as ipToInt, PEER_IP, STACK_IP } from '../dist/testing/frames.js';
+import { parseFrame, internetChecksum, pseudoHeaderSum, ipAddress as ipToInt, PEER_IP, STACK_IP } from '../dist/testing/frames.js';
+import { TxFlag, Offload } from './support/wasm-stack.mjs';
+import { descAt, readDesc, writeRx } from './helpers/descriptors.mjs';
 import { resolveOptions } from '../dist/stack/options.js';
 
-const DESC = 32;
-const TxFlag = { IPV4: 1, IP_CSUM: 2, TCP_CSUM: 4, UDP_CSUM: 8, TSO: 16 };
-const Offload = { TX_IPV4_CSUM: 1, TX_TCP_CSUM: 2, TX_TSO: 8 };
 const TSO_SLOT = 65536 + 128;
 const MSS = 1460;
 const T0 = 1_000_000;
@@ -27,39 +26,19 @@ function tsoStack(config = {}) {
 
 /** Raw TX descriptors of the last burst of `m` frames (copies of the bytes). */
 function descriptors(s, m) {
-  const dv = s.dv;
   const base = s.x.txDescBase();
-  const out = [];
-  for (let i = 0; i < m; i++) {
-    const d = base + i * DESC;
-    const addr = dv.getUint32(d, true);
-    const len = dv.getUint32(d + 4, true);
-    out.push({
-      bytes: s.u8.slice(addr, addr + len), len, flags: dv.getUint32(d + 8, true),
-      l2: dv.getUint8(d + 16), l3: dv.getUint8(d + 17), l4: dv.getUint8(d + 18), tsoMss: dv.getUint16(d + 20, true),
-    });
-  }
-  return out;
+  return Array.from({ length: m }, (_, i) => readDesc(s.mem, descAt(base, i)));
 }
 
 const pollRaw = (s, nowUs = s.now) => { s.now = nowUs; return descriptors(s, s.x.poll(nowUs)); };
 const inputRaw = (s, frame, nowUs = s.now) => {
   s.now = nowUs;
-  const dv = s.dv;
-  const base = s.x.rxDescBase();
-  const addr = dv.getUint32(base, true);
-  s.u8.set(frame, addr);
-  dv.setUint32(base + 4, frame.length, true);
-  dv.setUint32(base + 8, 0, true);
+  writeRx(s.mem, descAt(s.x.rxDescBase(), 0), frame);
   return descriptors(s, s.x.input(1, nowUs));
 };
 
-/** Pseudo-header sum (RFC 9293 3.1) folded to 16 bits, `len` 0 as DPDK wants it for TSO. */
-function pseudoFolded(src, dst, len) {
-  let sum = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + 6 + len;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
+/** TCP pseudo-header sum (RFC 9293 3.1) folded to 16 bits; `len` 0 as DPDK wants it for TSO. */
+const pseudoFolded = (src, dst, len) => pseudoHeaderSum(src, dst, 6, len);
 
 /**
  * What a port does with a descriptor (DPDK RTE_MBUF_F_TX_TCP_SEG / TCP_CKSUM): cut the payload

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { dpdkOrSkip, rootOrSkip } from './support/dpdk.mjs';
 import { seededBytes as bytes } from './helpers/seeded.mjs';
+import { exchange } from './helpers/sockets.mjs';
 
 const dpdk = dpdkOrSkip('tests/workers-tap.test.mjs');
 const root = dpdk && rootOrSkip('tests/workers-tap.test.mjs (net_tap)');
@@ -21,17 +22,6 @@ const IFACE = `wwk${process.pid % 100000}`;
 const KERNEL = `10.95.${tag}.1`;
 const STACK = `10.95.${tag}.2`;
 const sha = (b) => createHash('sha256').update(b).digest('hex');
-
-/** Sends `data` on a connected socket, ends it, resolves with everything read until 'close'. */
-function exchange(socket, data) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    socket.on('data', (d) => chunks.push(d));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks)));
-    socket.end(data);
-  });
-}
 
 /** Counters once every frame handed out was received (some may be on their way). */
 async function settledCounters(workers) {
