@@ -9,16 +9,12 @@ import {
   parseFrame, ipAddress, macAddress, buildEthernet, buildArp, ipv4Frame, tcpSegment, BROADCAST_MAC, ETH_ARP, STACK_IP, PEER_IP, PEER_MAC,
 } from '../../dist/testing/frames.js';
 
-export const State = {
-  CLOSED: 0, LISTEN: 1, SYN_SENT: 2, SYN_RECEIVED: 3, ESTABLISHED: 4, FIN_WAIT_1: 5,
-  FIN_WAIT_2: 6, CLOSE_WAIT: 7, CLOSING: 8, LAST_ACK: 9, TIME_WAIT: 10,
-};
-export const InfoFlag = { CONNECTED: 1, PEER_FIN: 2, CAN_ACCEPT: 4, WRITE_SHUT: 8, CLOSED: 16, LISTENER: 32 };
+// The ABI's own numbering (src/net/tcp-abi.ts), under the names the TCP tests use.
+export { TcpState as State, InfoFlag, TcpOption as Opt } from '../../dist/net/tcp-abi.js';
 export const Errno = {
   EBADF: 9, EAGAIN: 11, EINVAL: 22, EPIPE: 32, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENETUNREACH: 101,
   ECONNRESET: 104, ENOBUFS: 105, ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111,
 };
-export const Opt = { NODELAY: 1, KEEPALIVE: 2, KEEPCNT: 3, USER_TIMEOUT: 4 };
 
 export class TestStack {
   /** `config`: slot name -> value (see assembly/abi/config.ts); ipv4Addr given as a dotted string. */
