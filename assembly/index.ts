@@ -17,6 +17,7 @@ import { icmpInit, icmpFlush, icmpNextDeadline } from "./iface/icmpv4";
 import { udpInit, udpFlush, udpNextDeadline } from "./udp/api";
 import { tcpInit, tcpPoll, tcpDeadline } from "./tcp/api";
 import { randomInit } from "./util/random";
+import { ipv4ProbeFlush, ipv4ProbeDeadline } from "./iface/ipv4-probe";
 import { handoffBurstBegin, handoffFrameBegin } from "./frame/handoff";
 
 export { configTablePtr, configKeys, configReset } from "./abi/config";
@@ -33,6 +34,7 @@ export {
 } from "./iface/icmpv4";
 export { arpEntriesInUse, arpPendingFree } from "./iface/arp";
 export { ipv4Configure } from "./iface/ipv4-configure";
+export { ipv4ProbeStart, ipv4ProbeSend, ipv4ProbeConflict } from "./iface/ipv4-probe";
 export { udpSendQueued } from "./udp/api";
 export { rssKeyPtr, rssRetaPtr, rssConfigure, rssHashIpv4, rssQueueOf } from "./frame/rss";
 export { handoffOutCount, handoffOutPtr, handoffOutClear, handoffCountIn } from "./frame/handoff";
@@ -92,6 +94,7 @@ export function poll(nowUs: f64): i32 {
 
 function runTimers(): void {
   arpPoll();
+  ipv4ProbeFlush();
   udpFlush();
   icmpFlush();
   tcpPoll();
@@ -102,6 +105,8 @@ export function nextDeadlineUs(): f64 {
   let d: i64 = NEVER;
   const arp = arpNextDeadline();
   if (arp < d) d = arp;
+  const probe = ipv4ProbeDeadline();
+  if (probe < d) d = probe;
   const udp = udpNextDeadline();
   if (udp < d) d = udp;
   const icmp = icmpNextDeadline();

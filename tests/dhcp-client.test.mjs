@@ -52,7 +52,8 @@ const u32 = (v) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
 
 /**
  * The far end of the link: answers ARP for SERVER, records every DHCP message the client sends
- * with its time, and hands it to `script(msg)`, which answers with `reply`.
+ * with its time, and hands it to `script(msg)`, which answers with `reply`; other ARP packets
+ * (the client's RFC 5227 probes) are recorded in `arps` and handed to `onArp`.
  */
 class ScriptedServer {
   constructor(clock, link, script) {
@@ -61,6 +62,8 @@ class ScriptedServer {
     this.script = script;
     this.rings = fakeRings();
     this.seen = [];
+    this.arps = [];
+    this.onArp = () => {};
     this.clientMac = null;
     link.attach(this.rings, (atUs) => clock.setTimer(atUs, () => this.pump()));
   }
@@ -71,6 +74,11 @@ class ScriptedServer {
       if (type === 0x0806 && be16(f, 20) === 1 && be32(f, 38) === SERVER) {
         const asker = f.slice(22, 28);
         this.transmit(buildEthernet(asker, SERVER_MAC, 0x0806, buildArp(2, SERVER_MAC, SERVER, asker, be32(f, 28))));
+      } else if (type === 0x0806) {
+        const arp = { atS: this.clock.nowUs() / S, ethDst: formatMac(f.subarray(0, 6)), op: be16(f, 20), senderMac: formatMac(f.subarray(22, 28)),
+          senderIp: be32(f, 28), targetMac: formatMac(f.subarray(32, 38)), targetIp: be32(f, 38) };
+        this.arps.push(arp);
+        this.onArp(arp, this);
       } else if (type === 0x0800 && f[23] === 17 && be16(f, 36) === 67) {
         const msg = parseClient(f);
         this.clientMac = f.slice(6, 12);
@@ -134,7 +142,14 @@ test('a lease from the scripted server: DISCOVER, OFFER, REQUEST, ACK as RFC 213
   assert.equal([...discover.options], [[53, [1]], [61, clientId], [55, requested]]);
   assert.equal([request.ethDst, request.ipSrc, request.ipDst, request.xid, request.ciaddr], ['ff:ff:ff:ff:ff:ff', 0, BROADCAST, discover.xid, 0]);
   assert.equal([...request.options], [[53, [3]], [61, clientId], [50, u32(OFFERED)], [54, u32(SERVER)], [55, requested]]);
-  assert.equal(stack.dhcp.counters(), { 'dhcp.tx.discover': 1, 'dhcp.rx.offer': 1, 'dhcp.tx.request': 1, 'dhcp.rx.ack': 1 });
+  assert.equal(stack.dhcp.counters(), { 'dhcp.tx.discover': 1, 'dhcp.rx.offer': 1, 'dhcp.tx.request': 1, 'dhcp.rx.ack': 1, 'dhcp.tx.probe': 3 });
+  // RFC 5227 2.1.1 before using the address: 3 probes (sender IP 0.0.0.0) after 0-1 s, 1-2 s apart; bound 2 s after the last.
+  const probes = server.arps.filter((a) => a.senderIp === 0);
+  assert.equal(probes.map((a) => [a.ethDst, a.op, a.senderMac, a.targetMac, a.targetIp]),
+    Array(3).fill(['ff:ff:ff:ff:ff:ff', 1, stack.mac, '00:00:00:00:00:00', OFFERED]));
+  const t = probes.map((a) => a.atS);
+  assert.ok(t[0] >= 0 && t[0] <= 1 && t[1] - t[0] >= 1 && t[1] - t[0] <= 2 && t[2] - t[1] >= 1 && t[2] - t[1] <= 2, `probes at ${t}`);
+  assert.is(stack.counters()['arp.tx.conflict_probe'], 3);
   const c = stack.counters();
   assert.is(c['ipv4.addr.changed'], 1);
   assert.is(c['arp.tx.reply'] ?? 0, 0);
@@ -144,6 +159,37 @@ test('a lease from the scripted server: DISCOVER, OFFER, REQUEST, ACK as RFC 213
   assert.equal([release.type, release.ethDst, release.ipSrc, release.ipDst, release.ciaddr],
     [Type.RELEASE, formatMac(SERVER_MAC), OFFERED, SERVER, OFFERED]);
   assert.equal([...release.options], [[53, [7]], [61, clientId], [54, u32(SERVER)]]);
+});
+
+test('RFC 5227: another host answers the probe: DHCPDECLINE, a new DISCOVER 10 s later, another address', async () => {
+  let offers = 0;
+  const script = (m, server) => {
+    if (m.type === Type.DISCOVER) server.reply(m, Type.OFFER, { yiaddr: ++offers === 1 ? OFFERED : OFFERED + 1 });
+    else if (m.type === Type.REQUEST) server.reply(m, Type.ACK, { yiaddr: be32(Uint8Array.from(m.options.get(50)), 0) });
+  };
+  const clock = new VirtualClock();
+  const [clientLink, serverLink] = MemoryLink.pair({ seed: 1 });
+  const server = new ScriptedServer(clock, serverLink, script);
+  const OTHER_MAC = mac('02:00:00:00:00:77');
+  server.onArp = (a, srv) => {
+    if (a.senderIp === 0 && a.targetIp === OFFERED) {
+      srv.transmit(buildEthernet(mac(a.senderMac), OTHER_MAC, 0x0806, buildArp(2, OTHER_MAC, OFFERED, mac(a.senderMac), 0)));
+    }
+  };
+  const stack = await createStack({ link: clientLink, address: 'dhcp', clock, seed: 7 });
+  assert.is(stack.address, '10.0.0.51');
+  const types = server.seen.map((s) => s.msg.type);
+  assert.equal(types, [Type.DISCOVER, Type.REQUEST, 4, Type.DISCOVER, Type.REQUEST]);
+  const decline = server.seen[2];
+  assert.equal([decline.msg.ethDst, decline.msg.ipSrc, decline.msg.ipDst, decline.msg.ciaddr, decline.msg.xid],
+    ['ff:ff:ff:ff:ff:ff', 0, BROADCAST, 0, server.seen[0].msg.xid]);
+  assert.equal([...decline.msg.options], [[53, [4]], [61, [1, ...mac(stack.mac)]], [50, u32(OFFERED)], [54, u32(SERVER)]]);
+  assert.is(server.seen[3].atS - decline.atS, 10, 'RFC 2131 3.1: 10 s before starting over');
+  assert.is(server.arps.filter((a) => a.senderIp === 0 && a.targetIp === OFFERED).length, 1, 'the first probe found the conflict');
+  const c = stack.dhcp.counters();
+  assert.equal([c['dhcp.conflict'], c['dhcp.tx.decline'], c['dhcp.rx.ack']], [1, 1, 2]);
+  assert.is(stack.counters()['arp.rx.conflict_seen'], 1);
+  await stack.close();
 });
 
 test('no server: DISCOVER again after 4, 8, 16, 32, 64, 64 s, each moved by -1..+1 s; ERR_WASM_TCPIP_DHCP_TIMEOUT', async () => {

@@ -52,6 +52,7 @@ import { ethernetEmit, EtherType, ETH_HEADER_LEN, ETH_DST } from "../wire/ethern
 import { macCopy, macIsGroup, macStoreBroadcast, ipv4IsValidSource } from "../wire/addr";
 import { ethOwnMac, ethernetCommit } from "./ethernet";
 import { neighbourLearned } from "./neighbour-share";
+import { ipv4ProbeObserve } from "./ipv4-probe";
 
 const DROP_TRUNCATED = defineCounter("drop.arp.truncated");
 const DROP_UNSUPPORTED = defineCounter("drop.arp.unsupported_type");
@@ -355,6 +356,8 @@ export function arpInput(p: usize, len: u32): void {
   const target = arpRepr.targetIp;
   if (macIsGroup(arpRepr.senderMac)) { bump(DROP_BAD_SENDER_MAC); return; }
   if (!ipv4IsValidSource(sender)) { bump(DROP_BAD_SENDER_IP); return; }
+  // RFC 5227 2.1.1: a probe of ours for an address (iface/ipv4-probe.ts) sees every valid packet.
+  ipv4ProbeObserve(sender, target, arpRepr.senderMac);
   const own = cfg(Cfg.Ipv4Addr);
   if (sender != 0 && sender == own) { bump(DROP_CONFLICT); return; }
   if (sender != 0 && sender == target) bump(RX_GRATUITOUS);

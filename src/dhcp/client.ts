@@ -16,6 +16,11 @@
 // - Lease times run from the moment the REQUEST that got the ACK was sent (RFC 2131 4.4.1).
 //   T1/T2 come from options 58/59, else 0.5 and 0.875 of the lease (RFC 2131 4.4.5); kept
 //   only when T1 < T2 < lease. An infinite lease (0xffffffff) has no timers.
+// - Before using a newly ACKed address (not on renewals) the client checks that nobody has it
+//   (RFC 2131 4.4.1, RFC 5227 2.1): state CHECKING, 3 ARP probes after a random 0-1 s, 1-2 s
+//   apart, then 2 s more; an ARP packet from the address (or another host probing it) makes
+//   it send a DHCPDECLINE (broadcast, options 50 and 54) and start over after 10 s (RFC 2131
+//   3.1 step 5), emitting 'declined'.
 // - BOUND: the stack's address, prefix and gateway are set (the first router inside the
 //   subnet; a mask-less ACK keeps the address's classful prefix, as ISC dhclient). At T1 a
 //   REQUEST goes unicast to the server (RENEWING), at T2 broadcast (REBINDING), retransmitted
@@ -24,8 +29,8 @@
 //   connections of the address are aborted by the stack) and restarts from INIT.
 // - `release()` sends a DHCPRELEASE unicast to the server (RFC 2131 4.4.6) and resolves once
 //   the stack has sent it (its ARP resolution included, or failed); the client then stops.
-// - Not done: the RFC 5227 ARP probe of the offered address before using it and DHCPDECLINE,
-//   and the initial random 1-10 s wait of RFC 2131 4.4.1 (as most embedded clients).
+// - Not done: the initial random 1-10 s wait of RFC 2131 4.4.1 (as most embedded clients), and
+//   RFC 5227's announcements and defence once bound.
 
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock/clock.js';
@@ -47,8 +52,18 @@ const REQUEST_SENDS = 5;
 /** RFC 2131 4.4.5: RENEWING/REBINDING retransmissions are at least this far apart. */
 const MIN_RENEW_RETRY_US = 60_000_000;
 const INFINITE_LEASE = 0xffffffff;
+// RFC 5227 1.1 constants.
+const PROBE_WAIT_US = 1_000_000;
+const PROBE_NUM = 3;
+const PROBE_MIN_US = 1_000_000;
+const PROBE_MAX_US = 2_000_000;
+const ANNOUNCE_WAIT_US = 2_000_000;
+/** RFC 2131 3.1 step 5: wait at least this long after a DECLINE before starting over. */
+const DECLINE_RESTART_US = 10_000_000;
 
-export type DhcpState = 'INIT' | 'SELECTING' | 'REQUESTING' | 'BOUND' | 'RENEWING' | 'REBINDING' | 'STOPPED';
+
+/** RFC 2131 figure 5's states, plus CHECKING (RFC 5227 probing of the ACKed address) and STOPPED. */
+export type DhcpState = 'INIT' | 'SELECTING' | 'REQUESTING' | 'CHECKING' | 'BOUND' | 'RENEWING' | 'REBINDING' | 'STOPPED';
 
 /** A lease as the stack uses it. Times are µs on the stack's clock. */
 export interface DhcpLease {
@@ -80,6 +95,10 @@ export interface DhcpHost {
   configure(address: number, prefix: number, gateway: number): void;
   /** Resolves once the datagrams queued so far have left the stack (or failed ARP). */
   flushed(): Promise<void>;
+  /** RFC 5227 probing (assembly/iface/ipv4-probe.ts): watch an address (0: stop), queue a probe for it, conflict seen. */
+  probeStart(address: number): void;
+  probeSend(): void;
+  probeConflict(): boolean;
 }
 
 export interface DhcpClientOptions {
@@ -106,10 +125,12 @@ export interface DhcpClient {
   on(event: 'bound' | 'renewed', listener: (lease: DhcpLease) => void): this;
   on(event: 'expired', listener: () => void): this;
   on(event: 'nak', listener: (reason: string | null) => void): this;
+  on(event: 'declined', listener: (address: string) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'bound' | 'renewed', listener: (lease: DhcpLease) => void): this;
   once(event: 'expired', listener: () => void): this;
   once(event: 'nak', listener: (reason: string | null) => void): this;
+  once(event: 'declined', listener: (address: string) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -320,14 +341,49 @@ export class DhcpClient extends EventEmitter {
     if (state === 'REQUESTING' && m.serverId !== null && m.serverId !== this.offered!.serverId) { this.count('drop.dhcp.other_server'); return; }
     if (m.yiaddr === 0 || m.leaseSec === null) { this.count('drop.dhcp.bad_ack'); return; }
     this.count('dhcp.rx.ack');
+    if (state === 'REQUESTING' || m.yiaddr !== this.binding?.address) this.check(m, state);
+    else this.bind(m, state);
+  }
+
+  /** CHECKING (RFC 5227 2.1.1): PROBE_NUM probes for the ACKed address, then ANNOUNCE_WAIT, then bind or decline. */
+  private check(m: ServerMessage, from: DhcpState): void {
+    this.current = 'CHECKING';
+    this.host.probeStart(m.yiaddr);
+    let sent = 0;
+    const step = (): void => {
+      if (this.host.probeConflict()) { this.decline(m); return; }
+      const now = this.host.clock.nowUs();
+      if (sent === PROBE_NUM) { this.host.probeStart(0); this.bind(m, from); return; }
+      this.host.probeSend();
+      sent++;
+      this.count('dhcp.tx.probe');
+      this.arm(now + (sent === PROBE_NUM ? ANNOUNCE_WAIT_US : PROBE_MIN_US + this.prng.below(PROBE_MAX_US - PROBE_MIN_US + 1)), step);
+    };
+    this.arm(this.host.clock.nowUs() + this.prng.below(PROBE_WAIT_US + 1), step);
+  }
+
+  /** The ACKed address is in use: DHCPDECLINE (RFC 2131 4.4.1), then INIT after DECLINE_RESTART_US. */
+  private decline(m: ServerMessage): void {
+    this.host.probeStart(0);
+    this.count('dhcp.conflict');
+    this.dropBinding();
+    this.send(MessageType.DECLINE, LIMITED_BROADCAST, { secs: 0, requestedAddress: m.yiaddr, serverId: m.serverId ?? this.offered!.serverId! });
+    this.count('dhcp.tx.decline');
+    this.current = 'INIT';
+    this.emit('declined', formatIpv4(m.yiaddr));
+    this.arm(this.host.clock.nowUs() + DECLINE_RESTART_US, () => this.restart());
+  }
+
+  /** BOUND with the lease `m` grants (RFC 2131 4.4.1, 4.4.5). */
+  private bind(m: ServerMessage, state: DhcpState): void {
     const server = m.serverId ?? this.offered?.serverId ?? this.binding!.server;
     const prefix = m.prefix ?? classfulPrefix(m.yiaddr);
     const gateway = m.routers.find((r) => r !== m.yiaddr && sameNetwork(r, m.yiaddr, prefix)) ?? 0;
     if (m.routers.length > 0 && gateway === 0) this.count('dhcp.router_off_link');
     const start = this.requestSentUs;
-    const times = leaseTimes(m, start, this.options.renewAfterMs);
-    const renewal = this.binding !== null;
-    this.binding = { address: m.yiaddr, prefix, gateway, dns: m.dns, server, leaseSec: m.leaseSec, obtainedUs: start, ...times };
+    const times = leaseTimes(m, start, this.host.clock.nowUs(), this.options.renewAfterMs);
+    const renewal = this.binding !== null && state !== 'REQUESTING';
+    this.binding = { address: m.yiaddr, prefix, gateway, dns: m.dns, server, leaseSec: m.leaseSec!, obtainedUs: start, ...times };
     this.host.configure(m.yiaddr, prefix, gateway);
     this.current = 'BOUND';
     this.clearTimer();
@@ -376,8 +432,11 @@ export class DhcpClient extends EventEmitter {
   }
 }
 
-/** T1, T2 and expiry of a lease granted by `m` whose REQUEST left at `startUs` (RFC 2131 4.4.5). */
-function leaseTimes(m: ServerMessage, startUs: number, renewAfterMs: number | null): { renewAtUs: number; rebindAtUs: number; expiresAtUs: number } {
+/**
+ * T1, T2 and expiry of a lease granted by `m` whose REQUEST left at `startUs` (RFC 2131 4.4.5);
+ * with `renewAfterMs`, T1 is that long after `boundUs` instead, when that is before T2.
+ */
+function leaseTimes(m: ServerMessage, startUs: number, boundUs: number, renewAfterMs: number | null): { renewAtUs: number; rebindAtUs: number; expiresAtUs: number } {
   const lease = m.leaseSec!;
   if (lease === INFINITE_LEASE) return { renewAtUs: Infinity, rebindAtUs: Infinity, expiresAtUs: Infinity };
   let t1 = m.renewalSec ?? lease * 0.5;
@@ -385,7 +444,7 @@ function leaseTimes(m: ServerMessage, startUs: number, renewAfterMs: number | nu
   if (!(t1 < t2 && t2 < lease)) { t1 = lease * 0.5; t2 = lease * 0.875; }
   let renewAtUs = startUs + t1 * 1e6;
   const rebindAtUs = startUs + t2 * 1e6;
-  if (renewAfterMs !== null && startUs + renewAfterMs * 1000 < rebindAtUs) renewAtUs = startUs + renewAfterMs * 1000;
+  if (renewAfterMs !== null && boundUs + renewAfterMs * 1000 < rebindAtUs) renewAtUs = boundUs + renewAfterMs * 1000;
   return { renewAtUs, rebindAtUs, expiresAtUs: startUs + lease * 1e6 };
 }
 

@@ -67,9 +67,9 @@ export interface ClientMessage {
   ciaddr: number;
   /** Our 6-byte MAC (chaddr; the client identifier is 1 + this, RFC 2132 9.14). */
   mac: Uint8Array;
-  /** Option 50 (SELECTING's REQUEST), 0 to leave it out. */
+  /** Option 50 (SELECTING's REQUEST, DECLINE), 0 to leave it out. */
   requestedAddress?: number;
-  /** Option 54 (SELECTING's REQUEST, RELEASE), 0 to leave it out. */
+  /** Option 54 (SELECTING's REQUEST, DECLINE, RELEASE), 0 to leave it out. */
   serverId?: number;
 }
 
@@ -79,8 +79,8 @@ export function encodeClientMessage(m: ClientMessage): Uint8Array {
   options.push(Option.CLIENT_ID, 7, HTYPE_ETHERNET, ...m.mac);
   if (m.requestedAddress) options.push(Option.REQUESTED_ADDRESS, 4, ...be32Bytes(m.requestedAddress));
   if (m.serverId) options.push(Option.SERVER_ID, 4, ...be32Bytes(m.serverId));
-  // RFC 2131 4.4.6: a RELEASE asks for nothing.
-  if (m.type !== MessageType.RELEASE) options.push(Option.PARAMETER_REQUEST_LIST, PARAMETERS_REQUESTED.length, ...PARAMETERS_REQUESTED);
+  // RFC 2131 table 5: a DECLINE or RELEASE asks for nothing.
+  if (m.type !== MessageType.RELEASE && m.type !== MessageType.DECLINE) options.push(Option.PARAMETER_REQUEST_LIST, PARAMETERS_REQUESTED.length, ...PARAMETERS_REQUESTED);
   options.push(Option.END);
   const out = new Uint8Array(Math.max(MIN_MESSAGE_LEN, OPTIONS_OFFSET + options.length));
   const dv = new DataView(out.buffer);

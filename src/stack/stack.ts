@@ -45,6 +45,9 @@ interface AddressExports {
   ipv4Configure(addr: number, prefix: number, gateway: number): number;
   udpSendQueued(): number;
   arpPendingFree(): number;
+  ipv4ProbeStart(addr: number): void;
+  ipv4ProbeSend(): number;
+  ipv4ProbeConflict(): number;
 }
 /** How often `flushed()` looks whether queued datagrams left, µs of the stack's clock. */
 const FLUSH_CHECK_US = 10_000;
@@ -163,6 +166,13 @@ export class Stack {
       createSocket: () => this.dgram.createSocket('udp4'),
       configure: (address, prefix, gateway) => this.setAddress(address, prefix, gateway),
       flushed: () => this.flushed(),
+      probeStart: (address) => { this.addressExports().ipv4ProbeStart(address); },
+      probeSend: () => {
+        // Queued in the stack (the address is watched, so it is taken): it leaves in the next burst.
+        this.addressExports().ipv4ProbeSend();
+        this.driver.kick();
+      },
+      probeConflict: () => this.addressExports().ipv4ProbeConflict() !== 0,
     }, options.dhcp);
   }
 
@@ -171,6 +181,10 @@ export class Stack {
 
   /** Prefix length of the own network (0 while a DHCP stack has no lease). */
   get prefix(): number { return this.currentPrefix; }
+
+  private addressExports(): AddressExports {
+    return this.instance.exports as unknown as AddressExports;
+  }
 
   /** Gives the stack a new address (DHCP): connections of the old one are aborted by the stack. */
   private setAddress(address: number, prefix: number, gateway: number): void {
