@@ -25,8 +25,9 @@
 //   subnet; a mask-less ACK keeps the address's classful prefix, as ISC dhclient). At T1 a
 //   REQUEST goes unicast to the server (RENEWING), at T2 broadcast (REBINDING), retransmitted
 //   after half the time left to T2 / to expiry, at least 60 s (RFC 2131 4.4.5). An ACK
-//   renews ('renewed'); a NAK or the expiry unconfigures the stack ('expired'; TCP
-//   connections of the address are aborted by the stack) and restarts from INIT.
+//   renews ('renewed'; one for another address is checked first, as a new one); a NAK
+//   ('nak') or the expiry ('expired') unconfigures the stack (TCP connections of the address
+//   are aborted by the stack) and restarts from INIT.
 // - `release()` sends a DHCPRELEASE unicast to the server (RFC 2131 4.4.6) and resolves once
 //   the stack has sent it (its ARP resolution included, or failed); the client then stops.
 // - Not done: the initial random 1-10 s wait of RFC 2131 4.4.1 (as most embedded clients), and
