@@ -74,15 +74,42 @@ test('receiver: ACKs of out-of-order data carry SACK blocks, most recent first, 
     assert.equal(optionBytes(out[0]), sackOption(expected.slice(0, 4)));
   }
   assert.is(s.counter('tcp.sack.blocks_sent'), 1 + 2 + 3 + 4 + 4);
-  // A duplicate of the oldest range is reported first again (the range it lands in changed).
+  // A duplicate of held data: a D-SACK block naming it, then the range holding it (RFC 2883
+  // 4.1.2), then the others most recent first.
   const out = segs(c.send({ seq: base + 1000, payload: data }));
-  assert.equal(out[0].options.sack, [[base + 1000, base + 1100], [base + 9000, base + 9100],
-    [base + 7000, base + 7100], [base + 5000, base + 5100]]);
+  assert.equal(out[0].options.sack, [[base + 1000, base + 1100], [base + 1000, base + 1100],
+    [base + 9000, base + 9100], [base + 7000, base + 7100]]);
+  assert.is(s.counter('tcp.sack.dsack_sent'), 1);
   // Filling the first hole: the ACK moves and reports what is still held.
   const fill = segs(c.send({ seq: base, payload: new Uint8Array(1000) }));
   assert.is(fill[0].ack, base + 1100);
   assert.equal(fill[0].options.sack, [[base + 9000, base + 9100], [base + 7000, base + 7100],
     [base + 5000, base + 5100], [base + 3000, base + 3100]]);
+});
+
+test('receiver: D-SACK (RFC 2883) for a segment received before, whole or in part, once', () => {
+  const s = new TestStack();
+  const c = openPassive(s, { options: { mss: 1000, sackOk: true } });
+  const base = c.rcv;
+  assert.equal(segs(c.send({ seq: base, payload: new Uint8Array(1000) })), []); // delayed ACK
+  // The same segment again: below rcv.nxt, answered at once with a D-SACK block.
+  const dup = segs(c.send({ seq: base, payload: new Uint8Array(1000) }));
+  assert.is(dup[0].ack, base + 1000);
+  assert.equal(dup[0].options.sack, [[base, base + 1000]]);
+  // Half old, half new: the old half is the duplicate.
+  const half = segs(c.send({ seq: base + 500, payload: new Uint8Array(1000) }));
+  assert.equal(half.map((t) => [t.ack - base, t.options.sack]), [[1500, [[base + 500, base + 1000]]]]);
+  // Reported once: the next ACK (delayed: in order, one segment) has none.
+  assert.equal(segs(c.send({ seq: base + 1500, payload: new Uint8Array(1000) })), []);
+  const next = segs(s.poll(s.tcpDeadline()));
+  assert.equal(next.map((t) => [t.ack - base, t.options.sack]), [[2500, undefined]]);
+  assert.is(s.counter('tcp.sack.dsack_sent'), 2);
+  // Without SACK negotiated: no D-SACK.
+  const n = new TestStack();
+  const d = openPassive(n, { options: { mss: 1000 } });
+  d.send({ seq: d.rcv, payload: new Uint8Array(1000) });
+  const plain = segs(d.send({ seq: d.rcv, payload: new Uint8Array(1000) }));
+  assert.is(plain[0].options.sack, undefined);
 });
 
 test('receiver: 3 blocks beside timestamps; none when SACK was not negotiated', () => {

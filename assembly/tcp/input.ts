@@ -24,7 +24,7 @@ import {
   TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK_FLAG, HAS_TIMESTAMP,
 } from "../wire/tcp";
 import { ringLength, ringFree, ringWriteAt, ringCommit, ringConsume } from "../util/bytering";
-import { reasmAdd, reasmCount, REASM_FULL } from "./reassembly";
+import { reasmAdd, reasmCount, reasmCovers, REASM_FULL } from "./reassembly";
 import {
   sackUpdate, sackPrune, sackCount, sackIsLost, sackRecoveryStart, sackLostRetransmission,
 } from "./sack";
@@ -306,8 +306,10 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
       sendChallengeAck(t);
       return;
     }
-    // A zero-window probe or an old duplicate: ACK (RFC 9293 3.10.7.4 "first").
+    // A zero-window probe or an old duplicate: ACK (RFC 9293 3.10.7.4 "first"), naming an
+    // old duplicate in a D-SACK block (RFC 2883 4.1).
     bump(DROP_OUT_OF_WINDOW);
+    if (dataLen > 0 && seqLeq(seq + dataLen, t.rcvNxt)) dsackSet(t, seq, seq + dataLen);
     if (state == TcpState.TIME_WAIT && (flags & TCP_FIN) != 0) timeWaitArm(t); // FIN again: restart 2*MSL
     ackNow(t);
     return;
@@ -591,6 +593,14 @@ function finReceived(t: Tcb): void {
   notifyHost(t);
 }
 
+/** Records a duplicate range for the next ACK's D-SACK block (RFC 2883 4), SACK connections only. */
+function dsackSet(t: Tcb, start: u32, end: u32): void {
+  if ((t.flags & TF.SACK) == 0 || !seqLt(start, end)) return;
+  t.dsackStart = start;
+  t.dsackEnd = end;
+  t.flags |= TF.DSACK;
+}
+
 /** In-window data: into the receive ring at its offset, in order or not (RFC 9293 3.10.7.4 "seventh"). */
 function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
   let start = seq;
@@ -598,6 +608,8 @@ function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
   let p = data;
   if (seqLt(start, t.rcvNxt)) {
     const skip = t.rcvNxt - start;
+    // RFC 2883 4.1.1: the part already received is reported as a duplicate.
+    dsackSet(t, start, skip >= len ? start + len : t.rcvNxt);
     if (skip >= len) { ackNow(t); return; }
     p += skip;
     len -= skip;
@@ -621,6 +633,8 @@ function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
     ackNow(t);
     return;
   }
+  // RFC 2883 4.1.2: a segment wholly inside out-of-order data held is a duplicate too.
+  if (offset != 0 && reasmCovers(t.ooo, start, start + len)) dsackSet(t, start, start + len);
   ringWriteAt(ring, offset, p, len);
   const inOrder = reasmAdd(t.ooo, t.rcvNxt, start, len);
   if (inOrder == REASM_FULL) { bump(DROP_OOO_FULL); ackNow(t); return; }
@@ -640,7 +654,8 @@ function receiveData(t: Tcb, seq: u32, data: usize, dataLen: u32): void {
   if (holesBefore > 0) { ackNow(t); return; } // a hole filled: ACK at once (RFC 5681 4.2)
   // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at least every second full-sized segment.
   t.rcvUnackedBytes += <u32>inOrder;
-  if (t.rcvUnackedBytes >= 2 * ourMss(t.remoteAddr) - 24) ackNow(t);
+  // A duplicate part to report (D-SACK) goes at once too.
+  if (t.rcvUnackedBytes >= 2 * ourMss(t.remoteAddr) - 24 || (t.flags & TF.DSACK) != 0) ackNow(t);
   else delackArm(t);
 }
 

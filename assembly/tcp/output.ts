@@ -34,7 +34,7 @@ import {
 } from "../wire/tcp";
 import { ringLength, ringReadAt } from "../util/bytering";
 import { ccWindow, ccSsthresh, ccLimitedTransmitRoom, ccAfterIdle } from "./cc/hooks";
-import { reasmCount, reasmFillSack } from "./reassembly";
+import { reasmCount, reasmFillSackFrom } from "./reassembly";
 import {
   sackCount, sackSkip, sackNextStart, sackPipe, sackNextHole, sackRescue, sackRetransmitted,
   nextSegStart, nextSegEnd,
@@ -58,6 +58,8 @@ const TSO_FRAMES = defineCounter("tcp.tx.tso_frames");
 const TSO_SEGMENTS = defineCounter("tcp.tx.tso_segments");
 /** SACK blocks written into the segments we sent (RFC 2018 4). */
 const SACK_BLOCKS_SENT = defineCounter("tcp.sack.blocks_sent");
+/** Of those, D-SACK blocks reporting a duplicate segment (RFC 2883). */
+const DSACK_SENT = defineCounter("tcp.sack.dsack_sent");
 /** Holes retransmitted during SACK loss recovery (RFC 6675 NextSeg rules 1, 3, 4; also in tcp.tx.retransmits). */
 const SACK_RETRANSMITS = defineCounter("tcp.sack.retransmits");
 /** Of those, rescue retransmissions (RFC 6675 NextSeg rule 4). */
@@ -253,9 +255,18 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
       o.tsVal = tsNow();
       o.tsEcr = t.tsRecent;
     }
-    if ((t.flags & TF.SACK) != 0 && (flags & TCP_ACK_FLAG) != 0 && reasmCount(t.ooo) > 0) {
+    if ((t.flags & TF.SACK) != 0 && (flags & TCP_ACK_FLAG) != 0 &&
+        ((t.flags & TF.DSACK) != 0 || reasmCount(t.ooo) > 0)) {
       const blocks = sackRoom(t, dataLen, tsoMss);
-      if (blocks > 0) bumpBy(SACK_BLOCKS_SENT, reasmFillSack(t.ooo, o, blocks));
+      let first: u32 = 0;
+      if ((t.flags & TF.DSACK) != 0 && blocks > 0) {
+        // RFC 2883 4: the duplicate range first, then the ordinary blocks; reported once.
+        o.setSack(0, t.dsackStart, t.dsackEnd);
+        first = 1;
+        t.flags &= ~TF.DSACK;
+        bump(DSACK_SENT);
+      }
+      if (blocks > 0) bumpBy(SACK_BLOCKS_SENT, first + reasmFillSackFrom(t.ooo, o, first, blocks));
     }
     const win = receiveWindow(t);
     window = win >> t.rcvShift;

@@ -18,7 +18,8 @@
 //
 // SACK (RFC 2018 4): `reasmFillSack` writes blocks in the order the receiver must report
 // them: first the range that changed most recently (it holds the segment that triggered this
-// ACK), then the others, most recently changed first.
+// ACK), then the others, most recently changed first. `reasmFillSackFrom` writes them after a
+// D-SACK block (RFC 2883 4); `reasmCovers` says whether a segment duplicates held data.
 //
 // Guarantees: the list never holds more than `cap` ranges; a segment that would need a new
 // range when the list is full is refused (REASM_FULL; the caller drops the segment and counts
@@ -133,13 +134,31 @@ export function reasmMostRecent(r: usize): i32 {
   return best;
 }
 
+/** True when [start, end) lies wholly inside one held range (a duplicate, RFC 2883 4). */
+export function reasmCovers(r: usize, start: u32, end: u32): bool {
+  const n = reasmCount(r);
+  for (let i: u32 = 0; i < n; i++) {
+    if (seqLeq(reasmStart(r, i), start) && seqLeq(end, reasmEnd(r, i))) return true;
+  }
+  return false;
+}
+
 /**
  * Writes up to `maxBlocks` SACK blocks (at most 4) into `o`, most recently changed range
  * first (RFC 2018 4), and sets or clears its HAS_SACK bit. Returns the number written.
  */
 export function reasmFillSack(r: usize, o: TcpOptions, maxBlocks: u32): u32 {
+  return reasmFillSackFrom(r, o, 0, maxBlocks);
+}
+
+/**
+ * As reasmFillSack, after `first` blocks already in `o` (a D-SACK block, RFC 2883 4): at
+ * most `maxBlocks` in all. Returns the number of range blocks written.
+ */
+export function reasmFillSackFrom(r: usize, o: TcpOptions, first: u32, maxBlocks: u32): u32 {
   const n = reasmCount(r);
-  const want = maxBlocks < 4 ? maxBlocks : 4;
+  const most = maxBlocks < 4 ? maxBlocks : 4;
+  const want = most > first ? most - first : 0;
   let written: u32 = 0;
   let lastStamp: u32 = 0;
   while (written < want && written < n) {
@@ -150,12 +169,12 @@ export function reasmFillSack(r: usize, o: TcpOptions, maxBlocks: u32): u32 {
       if (written > 0 && <i32>(s - lastStamp) >= 0) continue; // already reported
       if (best < 0 || <i32>(s - bestStamp) > 0) { best = <i32>i; bestStamp = s; }
     }
-    o.setSack(written, reasmStart(r, <u32>best), reasmEnd(r, <u32>best));
+    o.setSack(first + written, reasmStart(r, <u32>best), reasmEnd(r, <u32>best));
     lastStamp = bestStamp;
     written++;
   }
-  o.sackCount = written;
-  if (written > 0) o.present |= HAS_SACK;
+  o.sackCount = first + written;
+  if (first + written > 0) o.present |= HAS_SACK;
   else o.present &= ~HAS_SACK;
   return written;
 }

@@ -69,6 +69,8 @@ export namespace TF {
   export const CLOSE_COUNTED: u32 = 1 << 24;
   /** SACK negotiated (both SYNs carried SACK-permitted, RFC 2018 2): blocks sent and used. */
   export const SACK: u32 = 1 << 25;
+  /** The next ACK reports [dsackStart, dsackEnd) as a duplicate (D-SACK, RFC 2883 4). */
+  export const DSACK: u32 = 1 << 26;
 }
 
 /**
@@ -153,6 +155,10 @@ export namespace TF {
   lastAckSent: u32;
   /** Sequence number of the peer's FIN; valid with TF.PEER_FIN_PENDING. */
   rcvFinSeq: u32;
+  /** Duplicate range to report first in the next ACK; valid with TF.DSACK. */
+  dsackStart: u32;
+  /** End (exclusive) of that range. */
+  dsackEnd: u32;
   /** When TS.Recent was stored, µs (RFC 7323 5.5: invalid after 24 days idle). */
   tsRecentAtUs: i64;
 
