@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createStack, MemoryLink, VirtualClock } from '../dist/index.js';
-import { buildEthernet, buildIpv4, buildUdp, buildArp, be16, be32 } from '../dist/testing/frames.js';
+import { buildEthernet, buildIpv4, buildUdp, buildArp, buildTcp, be16, be32 } from '../dist/testing/frames.js';
 import { parseIpv4 as ip, parseMac as mac, formatMac } from '../dist/net/ipv4.js';
 import { fakeRings, send, receive } from './support/rings.mjs';
 
@@ -64,6 +64,7 @@ class ScriptedServer {
     this.seen = [];
     this.arps = [];
     this.onArp = () => {};
+    this.onTcp = () => {};
     this.clientMac = null;
     link.attach(this.rings, (atUs) => clock.setTimer(atUs, () => this.pump()));
   }
@@ -79,6 +80,8 @@ class ScriptedServer {
           senderIp: be32(f, 28), targetMac: formatMac(f.subarray(32, 38)), targetIp: be32(f, 38) };
         this.arps.push(arp);
         this.onArp(arp, this);
+      } else if (type === 0x0800 && f[23] === 6) {
+        this.onTcp(f, this);
       } else if (type === 0x0800 && f[23] === 17 && be16(f, 36) === 67) {
         const msg = parseClient(f);
         this.clientMac = f.slice(6, 12);
@@ -244,6 +247,23 @@ test('T1: REQUEST unicast to the server, retransmitted at half the time to T2 (6
   assert.is.not(discover.msg.xid, server.seen[0].msg.xid, 'a new xid');
   const c = stack.dhcp.counters();
   assert.equal([c['dhcp.tx.renew'], c['dhcp.tx.rebind'], c['dhcp.expired']], [6, 4, 1]);
+  await stack.close();
+});
+
+test('a TCP connection on the leased address fails with ECONNABORTED when the lease expires', async () => {
+  const { clock, server, stack } = await dhcpStack();
+  // The server side accepts the connection: SYN-ACK to the stack's SYN, nothing more.
+  server.onTcp = (f, srv) => {
+    if ((f[47] & 0x12) !== 0x02) return;
+    const seg = buildTcp(SERVER, OFFERED, { srcPort: 80, dstPort: be16(f, 34), seq: 5000, ack: be32(f, 38) + 1, flags: 0x12, win: 65535 });
+    srv.transmit(buildEthernet(f.subarray(6, 12), SERVER_MAC, 0x0800, buildIpv4(SERVER, OFFERED, 6, seg)));
+  };
+  const socket = stack.net.connect({ host: '10.0.0.1', port: 80 });
+  await nextEvent(socket, 'connect');
+  assert.is(socket.localAddress, '10.0.0.50');
+  const [error] = await nextEvent(socket, 'error');
+  assert.equal([error.code, clock.nowUs(), stack.address, stack.dhcp.state], ['ECONNABORTED', 3600 * S, '0.0.0.0', 'SELECTING']);
+  assert.is(stack.counters()['ipv4.addr.connections_aborted'], 1);
   await stack.close();
 });
 
