@@ -29,7 +29,7 @@ import {
   sackUpdate, sackPrune, sackCount, sackIsLost, sackRecoveryStart, sackLostRetransmission,
 } from "./sack";
 import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit, rttRto } from "./rtt";
-import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, CC_DUPACK } from "./cc/hooks";
+import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, ccRateLimited, CC_DUPACK } from "./cc/hooks";
 import { Tcb, TF, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState } from "./state";
 import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
@@ -442,6 +442,7 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
 /** SND.UNA advances to `ack`: free acknowledged bytes, RTT, congestion control, timers. */
 function newAck(t: Tcb, ack: u32): void {
   let acked = ack - t.sndUna;
+  const flightBefore = flightSize(t);
   const finAcked = (t.flags & TF.FIN_SENT) != 0 && seqGt(ack, t.sndFinSeq);
   const dataAcked = finAcked ? acked - 1 : acked;
   const sendRing = tcbSendRing(t);
@@ -465,11 +466,12 @@ function newAck(t: Tcb, ack: u32): void {
       // RFC 6675 5: cwnd stays at ssthresh; pipe and NextSeg choose what goes next.
     } else {
       // Step 5: partial acknowledgment: retransmit the next hole, deflate.
-      ccOnAck(cc, dataAcked, rttSrtt(rtt), true);
+      ccOnAck(cc, dataAcked, rttSrtt(rtt), true, false);
       t.flags |= TF.REXMT_FIRST;
     }
   } else {
-    ccOnAck(cc, dataAcked, rttSrtt(rtt), false);
+    // RFC 7661 4.3 / RFC 9438 5.8: cwnd grows only when the flight used it.
+    ccOnAck(cc, dataAcked, rttSrtt(rtt), false, ccRateLimited(cc, flightBefore));
   }
   t.dupAcks = 0;
   t.backoff = 0;

@@ -15,10 +15,13 @@
 //
 // Hooks (the caller is the TCP core; `cc` is the state pointer):
 //   ccInit(cc, algo, mss): bool        false for an algorithm not built (the id is refused)
-//   ccOnAck(cc, acked, rttUs, inRecovery)
+//   ccOnAck(cc, acked, rttUs, inRecovery, rateLimited)
 //       new data acknowledged (snd.una advanced by `acked` bytes). inRecovery: this is a
 //       partial ACK during fast recovery (RFC 6582 3.2 step 3, "partial acknowledgments").
 //       rttUs: the smoothed RTT (CUBIC aims its window one RTT ahead, RFC 9438 4.2).
+//       rateLimited: the flight before this ACK did not use cwnd (`ccRateLimited`): the
+//       application or the receiver's window limited it, so cwnd does not grow (RFC 7661
+//       4.3, RFC 9438 5.8); the partial-ACK deflation still applies.
 //   ccOnDupAck(cc)                     a further duplicate ACK during fast recovery
 //   ccOnCongestionEvent(cc, kind, flightSize)
 //       CC_DUPACK: the third duplicate ACK, entering fast recovery; CC_RTO: the
@@ -37,7 +40,8 @@
 // about 5 ns per ACK through the switch, 7-9 ns through a function reference.
 //
 // Counters: tcp.cc.newreno.connections / tcp.cc.cubic.connections, one per `ccInit`, say
-// which algorithm each connection ran.
+// which algorithm each connection ran; tcp.cc.rate_limited_acks counts ACKs that left cwnd
+// alone because the flight had not used it.
 //
 // Guarantees: every hook keeps cwnd >= 1 SMSS and ssthresh >= 2 SMSS after a congestion
 // event; nothing allocates; ids not built are refused at `ccInit`, so a hook never sees one.
@@ -54,6 +58,8 @@ import { defineCounter, bump } from "../../abi/counters";
 
 const NEWRENO_CONNECTIONS = defineCounter("tcp.cc.newreno.connections");
 const CUBIC_CONNECTIONS = defineCounter("tcp.cc.cubic.connections");
+/** ACKs of new data that did not grow cwnd because the flight had not used it (RFC 7661). */
+const RATE_LIMITED_ACKS = defineCounter("tcp.cc.rate_limited_acks");
 
 /** Algorithm ids (the TCB stores one; part of the socket option ABI later). */
 export enum CcAlgo {
@@ -104,12 +110,30 @@ export function ccInit(cc: usize, algo: u32, mss: u32): bool {
 // Each hook switches on the stored id. Only built ids are ever stored (ccInit refuses the
 // others), so NewReno's case also takes `default`.
 
-export function ccOnAck(cc: usize, acked: u32, rttUs: u32, inRecovery: bool): void {
+export function ccOnAck(cc: usize, acked: u32, rttUs: u32, inRecovery: bool, rateLimited: bool): void {
+  if (rateLimited && !inRecovery) {
+    bump(RATE_LIMITED_ACKS);
+    return;
+  }
   switch (load<u32>(cc, CC_ALGO)) {
     case CcAlgo.Cubic: cubicOnAck(cc, acked, rttUs, inRecovery); break;
     case CcAlgo.NewReno:
     default: newRenoOnAck(cc, acked, rttUs, inRecovery);
   }
+}
+
+/**
+ * True when a flight of `flightBefore` bytes (outstanding before the ACK) did not use the
+ * congestion window, so an ACK of it must not grow cwnd. The rule is Linux's
+ * (tcp_is_cwnd_limited) in the terms of RFC 7661 4.3: in slow start the flight must have
+ * been at least half of cwnd (the "validated phase", pipeACK >= cwnd / 2: slow start may
+ * still double what was actually used); in congestion avoidance it must have come within
+ * one SMSS of cwnd (RFC 9438 5.8: no increase when cwnd is not fully used).
+ */
+export function ccRateLimited(cc: usize, flightBefore: u32): bool {
+  const cwnd = <u64>load<u32>(cc, CC_CWND);
+  if (cwnd < <u64>load<u32>(cc, CC_SSTHRESH)) return (<u64>flightBefore << 1) < cwnd;
+  return <u64>flightBefore + <u64>load<u32>(cc, CC_MSS) < cwnd;
 }
 
 export function ccOnDupAck(cc: usize): void {
