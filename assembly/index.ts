@@ -46,6 +46,7 @@ export {
   tcpListen, tcpAccept, tcpConnect, tcpWritePtr, tcpWriteRoom, tcpWriteCommit, tcpReadPtr,
   tcpReadAvail, tcpReadConsume, tcpShutdown, tcpClose, tcpAbort, tcpSetOption, tcpInfoPtr,
   tcpNextDeadline, tcpConnectionsInUse, tcpSlabFreeBytes, tcpPortsInUse,
+  tcpListenFastOpen, tcpFastOpenCookie,
 } from "./tcp/api";
 
 /** Version of this surface; the host refuses a module whose version it does not know. */

@@ -87,7 +87,7 @@ test('parser: errors name file, line, column and what was expected', () => {
     ['0 < S 0:0(0) win 1 <...>', 'p.pkt:1:20: <...> for TCP options can only be used with outbound packets'],
     ['0 write(3, "abc, 3) = 3', 'p.pkt:1:12: unterminated string (expected ")'],
     ['0 close(3)', "p.pkt:1:11: expected '=' and the expected return value after close(...), found end of file"],
-    ['0 > S 0:0(0) <mss 1, fastopen>', "p.pkt:1:22: unsupported TCP option 'fastopen' (supported: mss, nop, eol, wscale, sackOK, sack, TS)"],
+    ['0 > S 0:0(0) <mss 1, fastopen>', "p.pkt:1:22: unsupported TCP option 'fastopen' (supported: mss, nop, eol, wscale, sackOK, sack, TS, FO)"],
     ['socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', "p.pkt:1:1: expected an event time (like 0.100, +0.1, * or 0.1~0.2), found 'socket'"],
   ];
   for (const [text, message] of cases) {

@@ -94,6 +94,17 @@ export enum Cfg {
   TcpCongestion,
   /** 1: offer and accept SACK (RFC 2018) on new connections; 0: never. Default 1. */
   TcpSack,
+  /**
+   * TCP Fast Open (RFC 7413), bits as Linux's net.ipv4.tcp_fastopen: 2 = server (listeners
+   * that opt in with tcpListenFastOpen answer cookie requests and take data on SYNs with a valid
+   * cookie); bit 1 (client) is refused at init: the client side is not built. Default 0.
+   */
+  TcpFastOpen,
+  /** Fast Open cookie key (SipHash-2-4, 128 bits), words 0-3; the host fills them (seed or random). */
+  TcpFastOpenKey0,
+  TcpFastOpenKey1,
+  TcpFastOpenKey2,
+  TcpFastOpenKey3,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -114,7 +125,8 @@ const CONFIG_KEYS =
   "tcpMaxConnections,tcpSendBuffer,tcpRecvBuffer,tcpSlabBytes,udpMaxSockets,udpRecvBuffer," +
   "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
-  "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack";
+  "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack," +
+  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -124,6 +136,7 @@ const DEFAULTS: StaticArray<u32> = [
   2048, 49152, 65535, 64, 200, 120000,
   60000, 40, 6, 5, 900000, 1000,
   0, 0, 1, 1,
+  0, 0, 0, 0, 0,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -198,6 +211,7 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpChallengeAcksPerSec) < 1) return Cfg.TcpChallengeAcksPerSec + 1;
   if (cfg(Cfg.TsoMaxWirePacket) > 65535) return Cfg.TsoMaxWirePacket + 1;
   if (!ccAlgoBuilt(cfg(Cfg.TcpCongestion))) return Cfg.TcpCongestion + 1;
+  if (cfg(Cfg.TcpFastOpen) != 0 && cfg(Cfg.TcpFastOpen) != 2) return Cfg.TcpFastOpen + 1;
   if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
   return 0;
 }

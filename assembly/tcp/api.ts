@@ -45,6 +45,17 @@
 //       `drop.tcp.no_tcb`, `drop.tcp.no_buffers`); the peer retries. Established connections
 //       are never touched.
 //
+//   tcpListenFastOpen(listener: i32, queue: u32): i32
+//       TCP Fast Open on a listener (RFC 7413, server side; tcp/fastopen.ts): `queue` Fast
+//       Open children may wait in SYN-RECEIVED at once (RFC 7413 5.1 max_qlen; 0 = off).
+//       Such a child is in the accept queue with its SYN's data readable before the
+//       handshake completes (info flag INFO_FAST_OPEN). 0, -EBADF (not a listener the host
+//       holds), -EINVAL (queue > 65535), -EOPNOTSUPP (Cfg.TcpFastOpen lacks the server bit 2).
+//
+//   tcpFastOpenCookie(addr: u32): u64
+//       The Fast Open cookie this stack gives the client address `addr` (host order), as
+//       its 8 wire bytes read little-endian (diagnostics and tests).
+//
 //   tcpAccept(listener: i32): i32
 //       Takes the oldest established connection of the accept queue: a handle, or -EAGAIN.
 //       -EINVAL when `listener` is not a listener, -EBADF when it is not the host's.
@@ -111,7 +122,8 @@
 //         8  u32 flags        INFO_CONNECTED 1, INFO_PEER_FIN 2 (all data before the FIN is
 //                             in the ring), INFO_CAN_ACCEPT 4, INFO_WRITE_SHUT 8,
 //                             INFO_CLOSED 16 (reached CLOSED: no more events), INFO_LISTENER 32
-//                             INFO_SACK 64 (SACK negotiated, RFC 2018 2)
+//                             INFO_SACK 64 (SACK negotiated, RFC 2018 2),
+//                             INFO_FAST_OPEN 128 (data of the peer's SYN accepted, RFC 7413)
 //        12  u32 readable     in-order bytes waiting in the receive ring
 //        16  u32 writeRoom    free bytes in the send ring (total, not just contiguous)
 //        20  u32 localAddr    host order
@@ -155,6 +167,7 @@ import { listenInit, listenOpen, listenerAccept, listenerClose } from "./listen"
 import { activeOpen, KEEPALIVE_COUNT } from "./connect";
 import { userClose, userAbort, sendFin } from "./close";
 import { windowOpened } from "./input";
+import { fastOpenServerOn, fastOpenCookie } from "./fastopen";
 
 /** Linux errno values used by the TCP ABI (returned negated). */
 export namespace Errno {
@@ -170,6 +183,7 @@ export namespace Errno {
   export const ENOTCONN: u32 = 107;
   export const ETIMEDOUT: u32 = 110;
   export const ECONNREFUSED: u32 = 111;
+  export const EOPNOTSUPP: u32 = 95;
 }
 
 /** tcpSetOption option numbers. */
@@ -190,6 +204,8 @@ export namespace InfoFlag {
   export const LISTENER: u32 = 32;
   /** SACK negotiated on this connection (RFC 2018 2). */
   export const SACK: u32 = 64;
+  /** The peer's SYN carried data that was accepted with a Fast Open cookie (RFC 7413 4.2.2). */
+  export const FAST_OPEN: u32 = 128;
 }
 
 // TcpInfo layout (see the header).
@@ -252,6 +268,18 @@ export function tcpNextDeadline(): f64 {
 
 export function tcpListen(localAddr: u32, port: u32, backlog: u32, synBacklog: u32, sndBuf: u32, rcvBuf: u32): i32 {
   return listenOpen(localAddr, port, backlog, synBacklog, sndBuf, rcvBuf);
+}
+
+export function tcpListenFastOpen(listener: i32, queue: u32): i32 {
+  if (!tcbHostHandle(listener) || tcbAt(<u32>listener).state != TcpState.LISTEN) return -Errno.EBADF;
+  if (queue > 65535) return -Errno.EINVAL;
+  if (!fastOpenServerOn()) return -Errno.EOPNOTSUPP;
+  tcbAt(<u32>listener).foQueueMax = queue;
+  return 0;
+}
+
+export function tcpFastOpenCookie(addr: u32): u64 {
+  return fastOpenCookie(addr);
 }
 
 export function tcpAccept(listener: i32): i32 {
@@ -403,6 +431,7 @@ export function tcpInfoPtr(h: i32): usize {
     if ((t.flags & TF.FIN_QUEUED) != 0) flags |= InfoFlag.WRITE_SHUT;
     if (t.state == TcpState.CLOSED) flags |= InfoFlag.CLOSED;
     if ((t.flags & TF.SACK) != 0) flags |= InfoFlag.SACK;
+    if ((t.flags & TF.FASTOPEN) != 0) flags |= InfoFlag.FAST_OPEN;
     if (t.rcvBufSize != 0) store<u32>(p, ringLength(tcbRecvRing(t)), I_READABLE);
     if (t.sndBufSize != 0) {
       if (writable(t)) store<u32>(p, ringFree(tcbSendRing(t)), I_WRITE_ROOM);

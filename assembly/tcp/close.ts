@@ -18,6 +18,7 @@ import { outputSchedule, outputUnschedule, sendRstInConnection } from "./output"
 import { portsRelease } from "./ports";
 import { listenerDetachChild } from "./listen";
 import { Errno } from "./api";
+import { fastOpenChildDone } from "./fastopen";
 
 const CONN_CLOSED = defineCounter("tcp.conn.closed");
 const CONN_RESET_SENT_UNREAD = defineCounter("tcp.conn.reset_unread_data");
@@ -38,6 +39,7 @@ function releaseNetwork(t: Tcb): void {
     t.flags &= ~TF.HOLDS_PORT;
   }
   if (t.listener >= 0) listenerDetachChild(t);
+  fastOpenChildDone(t);
 }
 
 /** Returns the rings' slab chunks. */

@@ -40,6 +40,7 @@ import {
 import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
 import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
 import { applySynOptions, connectionStartCc } from "./connect";
+import { fastOpenSyn, fastOpenChildDone } from "./fastopen";
 import { connectionFail, connectionFree, enterTimeWait, finAfterHandshake, notifyHost } from "./close";
 import { Errno } from "./api";
 import { handoffClaim } from "../frame/handoff";
@@ -126,7 +127,7 @@ export function tcpInput(src: u32, dst: u32, seg: usize, segLen: u32, rxFlags: u
     // Several queues: a flow another queue owns goes to its owner (frame/handoff.ts).
     if (handoffClaim(src, dst, srcPort, dstPort)) return;
     const l = listenerFor(dst, dstPort);
-    if (l !== null) listenInput(l, src, dst, seg, srcPort, flags, dataLen);
+    if (l !== null) listenInput(l, src, dst, seg, srcPort, flags, seg + hl, dataLen);
     else closedInput(dstPort, src, srcPort, seg, flags, dataLen);
     return;
   }
@@ -158,7 +159,7 @@ function closedInput(localPort: u32, src: u32, srcPort: u32, seg: usize, flags: 
 }
 
 /** RFC 9293 3.10.7.2: LISTEN. */
-function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags: u32, dataLen: u32): void {
+function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags: u32, data: usize, dataLen: u32): void {
   if ((flags & TCP_RST) != 0) { bump(DROP_RST_NO_CONNECTION); return; }
   if ((flags & TCP_ACK_FLAG) != 0) {
     bump(DROP_LISTEN_NOT_SYN);
@@ -166,8 +167,10 @@ function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags
     return;
   }
   if ((flags & TCP_SYN) == 0) { bump(DROP_LISTEN_NOT_SYN); return; }
-  // Data on a SYN is not kept (no Fast Open yet): the peer sends it again after our SYN-ACK.
-  listenerSyn(l, src, dst, seg, srcPort, inOpts);
+  // Data on a SYN is kept only with a valid Fast Open cookie (RFC 7413 4.2.2); otherwise the
+  // SYN-ACK acknowledges the SYN alone and the peer sends the data again after the handshake.
+  const child = listenerSyn(l, src, dst, seg, srcPort, inOpts);
+  if (child !== null) fastOpenSyn(l, child, inOpts, data, dataLen);
 }
 
 /**
@@ -320,8 +323,10 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
     if (seq != t.rcvNxt) { bump(DROP_RST_NOT_EXACT); sendChallengeAck(t); return; }
     bump(RST_RECEIVED);
     if (state == TcpState.SYN_RECEIVED) {
-      // Passive: the half-open child just goes (the listener is untouched); active: refused.
-      if ((t.flags & TF.PASSIVE) != 0) connectionFree(t);
+      // Passive: the half-open child just goes (the listener is untouched), unless it is a
+      // Fast Open child the application may hold already (reset); active: refused.
+      if ((t.flags & TF.FASTOPEN) != 0) connectionFail(t, Errno.ECONNRESET);
+      else if ((t.flags & TF.PASSIVE) != 0) connectionFree(t);
       else connectionFail(t, Errno.ECONNREFUSED);
     } else if (state == TcpState.CLOSING || state == TcpState.LAST_ACK || state == TcpState.TIME_WAIT) {
       connectionFree(t);
@@ -355,7 +360,9 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
       sendResetOrCount(t.localPort, t.remoteAddr, t.remotePort, ack, 0, false);
       return;
     }
-    if ((t.flags & TF.PASSIVE) != 0 && !listenerChildEstablished(t)) return;
+    // A Fast Open child is in the accept queue (or accepted) already.
+    if ((t.flags & (TF.PASSIVE | TF.FASTOPEN)) == TF.PASSIVE && !listenerChildEstablished(t)) return;
+    fastOpenChildDone(t);
     established(t, ack);
     t.sndWnd = segWnd;
     t.maxSndWnd = segWnd;

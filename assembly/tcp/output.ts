@@ -45,6 +45,7 @@ import { TcpState, isSynchronized } from "./state";
 import { seqGt, seqLt } from "./seq";
 import { rexmtArm, persistArm, timerUpdate } from "./timers";
 import { connectionFail, abortFlush } from "./close";
+import { fastOpenAddCookie } from "./fastopen";
 
 const SEGS_OUT = defineCounter("tcp.tx.segments");
 const RETRANSMITS = defineCounter("tcp.tx.retransmits");
@@ -245,6 +246,8 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
       o.tsVal = tsNow();
       o.tsEcr = active ? 0 : t.tsRecent;
     }
+    // RFC 7413 4.1.2: a SYN-ACK answering a cookie request or a bad cookie carries our cookie.
+    if (!active && (t.flags & TF.FASTOPEN_COOKIE) != 0) fastOpenAddCookie(t, o);
     // RFC 7323 2.2: the window in a SYN segment is never scaled.
     const w = t.rcvBufSize;
     window = w > 0xFFFF ? 0xFFFF : w;

@@ -71,6 +71,10 @@ export namespace TF {
   export const SACK: u32 = 1 << 25;
   /** The next ACK reports [dsackStart, dsackEnd) as a duplicate (D-SACK, RFC 2883 4). */
   export const DSACK: u32 = 1 << 26;
+  /** Fast Open child (RFC 7413 4.2): data came on the SYN and was accepted; queued for accept before the handshake ends. */
+  export const FASTOPEN: u32 = 1 << 29;
+  /** Our SYN-ACK carries a Fast Open cookie for the peer (it asked, or sent a bad one: RFC 7413 4.1.2). */
+  export const FASTOPEN_COOKIE: u32 = 1 << 30;
 }
 
 /**
@@ -215,6 +219,12 @@ export namespace TF {
   childSndBuf: u32;
   /** Listener only: receive ring size for accepted connections (bytes, power of two). */
   childRcvBuf: u32;
+  /** Listener only: Fast Open children allowed in SYN-RECEIVED at once (RFC 7413 5.1 max_qlen); 0 = Fast Open off. */
+  foQueueMax: u32;
+  /** Listener only: Fast Open children now in SYN-RECEIVED, <= foQueueMax. */
+  foPending: u32;
+  /** Fast Open child in SYN-RECEIVED: its listener's index + 1 (counted in its foPending); 0 = none. */
+  foListener: u32;
 
   // Statistics for the host.
   /** Payload bytes received in order. */

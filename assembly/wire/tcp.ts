@@ -56,6 +56,7 @@
 @inline export const OPT_SACK_PERM: u32 = 4; // RFC 2018 2, length 2
 @inline export const OPT_SACK: u32 = 5;      // RFC 2018 3, length 2 + 8n
 @inline export const OPT_TIMESTAMP: u32 = 8; // RFC 7323 3.2, length 10
+@inline export const OPT_FASTOPEN: u32 = 34; // RFC 7413 4.1.1, length 2 (request) or 2 + cookie
 
 // Bits of `TcpOptions.present`.
 @inline export const HAS_MSS: u32 = 1 << 0;
@@ -63,6 +64,12 @@
 @inline export const HAS_SACK_PERM: u32 = 1 << 2;
 @inline export const HAS_SACK: u32 = 1 << 3;
 @inline export const HAS_TIMESTAMP: u32 = 1 << 4;
+/** A Fast Open option: a cookie request (`foLen` 0) or a cookie of `foLen` bytes. */
+@inline export const HAS_FASTOPEN: u32 = 1 << 5;
+
+/** Fast Open cookie length bounds (RFC 7413 4.1.1: 4 to 16 bytes, an even number as Linux). */
+@inline export const FASTOPEN_COOKIE_MIN: u32 = 4;
+@inline export const FASTOPEN_COOKIE_MAX: u32 = 16;
 
 /** Largest shift a window scale option may carry (RFC 7323 2.3). */
 @inline export const WSCALE_MAX: u32 = 14;
@@ -107,7 +114,15 @@ export enum TcpHeaderError {
   sackLeft1: u32 = 0; sackRight1: u32 = 0;
   sackLeft2: u32 = 0; sackRight2: u32 = 0;
   sackLeft3: u32 = 0; sackRight3: u32 = 0;
+  /** Fast Open cookie length in bytes: 0 = a cookie request; else 4..16 (RFC 7413 4.1.1). */
+  foLen: u32 = 0;
+  /** The cookie bytes as they appear on the wire (the first `foLen` bytes count). */
+  foCookie0: u32 = 0; foCookie1: u32 = 0; foCookie2: u32 = 0; foCookie3: u32 = 0;
 
+  /** Address of the cookie bytes (16 bytes of room). */
+  @inline foCookiePtr(): usize {
+    return changetype<usize>(this) + offsetof<TcpOptions>("foCookie0");
+  }
   @inline sackLeft(i: u32): u32 {
     return load<u32>(changetype<usize>(this) + offsetof<TcpOptions>("sackLeft0") + (<usize>i << 3));
   }
@@ -126,6 +141,7 @@ export enum TcpHeaderError {
     this.tsVal = 0;
     this.tsEcr = 0;
     this.sackCount = 0;
+    this.foLen = 0;
   }
 }
 
@@ -211,6 +227,20 @@ export function tcpParseOptions(seg: usize, headerLen: u32, out: TcpOptions): i3
         out.present |= HAS_TIMESTAMP;
         break;
       }
+      case OPT_FASTOPEN: {
+        // RFC 7413 4.1.1. A malformed cookie length makes the option absent, not the segment
+        // bad (as Linux's tcp_parse_fastopen_option): the SYN is still a plain SYN.
+        const cookie = len - 2;
+        if (cookie == 0) {
+          out.foLen = 0;
+          out.present |= HAS_FASTOPEN;
+        } else if (cookie >= FASTOPEN_COOKIE_MIN && cookie <= FASTOPEN_COOKIE_MAX && (cookie & 1) == 0) {
+          memory.copy(out.foCookiePtr(), p + 2, <usize>cookie);
+          out.foLen = cookie;
+          out.present |= HAS_FASTOPEN;
+        }
+        break;
+      }
       default: break; // unknown: skipped by its length
     }
     p += <usize>len;
@@ -223,7 +253,9 @@ export function tcpParseOptions(seg: usize, headerLen: u32, out: TcpOptions): i3
  * at most 40). Two layouts, both Linux's:
  * - `syn`: MSS, then SACK-permitted + timestamps (`4,2,8,10,val,ecr`), or NOP NOP + TS, or
  *   NOP NOP + SACK-permitted, then NOP + window scale. With all four: 20 bytes
- *   (`mss, sackOK, TS, nop, wscale`). Only MSS, SACK-permitted, TS and window scale are used.
+ *   (`mss, sackOK, TS, nop, wscale`). Then, with HAS_FASTOPEN, the Fast Open option
+ *   (RFC 7413 4.1.1: kind 34, length 2 + `foLen`) padded with NOPs in front to a multiple of
+ *   4 (`foLen` 16 needs 20 bytes and all four others take 20: the 40-byte limit holds).
  * - otherwise (data and ACK segments): NOP NOP TS, then NOP NOP SACK with as many of
  *   `o.sackCount` blocks as fit (4 without timestamps, 3 with: RFC 2018 3).
  */
@@ -248,6 +280,16 @@ export function tcpWriteOptions(p: usize, o: TcpOptions, syn: bool): u32 {
       const shift = o.wscale > WSCALE_MAX ? WSCALE_MAX : o.wscale;
       store<u32>(p, bswap<u32>((OPT_NOP << 24) | (OPT_WSCALE << 16) | (3 << 8) | shift));
       p += 4;
+    }
+    if (present & HAS_FASTOPEN) {
+      const len = 2 + o.foLen;
+      const pad: u32 = (4 - (len & 3)) & 3;
+      for (let i: u32 = 0; i < pad; i++) store<u8>(p + <usize>i, <u8>OPT_NOP);
+      p += <usize>pad;
+      store<u8>(p, <u8>OPT_FASTOPEN);
+      store<u8>(p, <u8>len, 1);
+      memory.copy(p + 2, o.foCookiePtr(), <usize>o.foLen);
+      p += <usize>len;
     }
     return <u32>(p - start);
   }

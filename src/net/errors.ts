@@ -44,6 +44,7 @@ export const Errno = {
   EADDRNOTAVAIL: 99,
   ENOBUFS: 105,
   ENOTCONN: 107,
+  EOPNOTSUPP: 95,
 } as const;
 
 /** An error as Node's `net` and `dgram` raise them. */

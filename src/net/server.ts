@@ -25,6 +25,14 @@ export interface ServerOptions extends SocketConstructorOptions {
   recvBuffer?: number;
   /** Half-open connections held while their handshake completes (default 128). */
   synBacklog?: number;
+  /**
+   * TCP Fast Open (RFC 7413, server side; the stack needs `tcp: { fastOpen: true }`):
+   * clients get a cookie, and a later SYN carrying it and data is accepted at once: the
+   * 'connection' socket has the data readable before the handshake completes. `queue`
+   * bounds such connections still in the handshake (RFC 7413 5.1; Linux's TCP_FASTOPEN
+   * socket option takes the same number).
+   */
+  fastOpen?: { queue: number };
 }
 
 export interface ListenOptions {
@@ -103,6 +111,12 @@ export class Server extends EventEmitter implements Endpoint {
     if (opts.synBacklog !== undefined && (!Number.isInteger(opts.synBacklog) || opts.synBacklog < 1 || opts.synBacklog > 65535)) {
       throw nodeCodeError('ERR_OUT_OF_RANGE', `options.synBacklog must be an integer from 1 to 65535, got ${String(opts.synBacklog)}`, RangeError);
     }
+    if (opts.fastOpen !== undefined) {
+      const q = (opts.fastOpen as { queue?: unknown } | null)?.queue;
+      if (typeof q !== 'number' || !Number.isInteger(q) || q < 1 || q > 65535) {
+        throw nodeCodeError('ERR_OUT_OF_RANGE', `options.fastOpen must be { queue: N } with N an integer from 1 to 65535, got ${JSON.stringify(opts.fastOpen)}`, RangeError);
+      }
+    }
     this.anyPortCursor = ctx.seed % ANY_PORT_COUNT;
     if (listener) this.on('connection', listener);
   }
@@ -156,6 +170,17 @@ export class Server extends EventEmitter implements Endpoint {
     if (h < 0) {
       process.nextTick(() => this.emit('error', errnoException(h, 'listen', host, port, true)));
       return this;
+    }
+    if (this.options.fastOpen !== undefined) {
+      const r = this.ctx.tcp.listenFastOpen(h, this.options.fastOpen.queue);
+      if (r < 0) {
+        this.ctx.tcp.close(h);
+        const err = r === -Errno.EOPNOTSUPP
+          ? projectError('ERR_WASM_TCPIP_FASTOPEN_OFF', 'this server asks for TCP Fast Open but the stack has it off: create the stack with { tcp: { fastOpen: true } }')
+          : errnoException(r, 'listen', host, port, true);
+        process.nextTick(() => this.emit('error', err));
+        return this;
+      }
     }
     this.handle = h;
     const bound = this.ctx.tcp.info(h);

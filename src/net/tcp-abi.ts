@@ -34,6 +34,8 @@ export const InfoFlag = {
   LISTENER: 32,
   /** SACK negotiated on this connection (RFC 2018 2). */
   SACK: 64,
+  /** The peer's SYN carried data accepted with a Fast Open cookie (RFC 7413 4.2.2). */
+  FAST_OPEN: 128,
 } as const;
 
 /** tcpSetOption option numbers. */
@@ -80,12 +82,14 @@ export interface TcpExports {
   tcpSetOption(h: number, opt: number, a: number, b: number, c: number): number;
   tcpInfoPtr(h: number): number;
   tcpConnectionsInUse(): number;
+  tcpListenFastOpen(listener: number, queue: number): number;
+  tcpFastOpenCookie(addr: number): bigint;
 }
 
 const TCP_EXPORTS: ReadonlyArray<keyof TcpExports> = [
   'tcpListen', 'tcpAccept', 'tcpConnect', 'tcpWritePtr', 'tcpWriteRoom', 'tcpWriteCommit', 'tcpReadPtr',
   'tcpReadAvail', 'tcpReadConsume', 'tcpShutdown', 'tcpClose', 'tcpAbort', 'tcpSetOption', 'tcpInfoPtr',
-  'tcpConnectionsInUse',
+  'tcpConnectionsInUse', 'tcpListenFastOpen', 'tcpFastOpenCookie',
 ];
 
 /** The TCP exports of `instance`; throws ERR_WASM_TCPIP_NOT_BUILT naming any the build lacks. */
@@ -160,6 +164,8 @@ export class TcpAbi {
     return this.ex.tcpListen(addr, port, backlog, synBacklog, sndBuf, rcvBuf);
   }
   accept(listener: number): number { return this.ex.tcpAccept(listener); }
+  /** Fast Open on a listener: `queue` pending Fast Open children at most (0 = off). */
+  listenFastOpen(listener: number, queue: number): number { return this.ex.tcpListenFastOpen(listener, queue); }
   connect(addr: number, port: number, srcPort: number, sndBuf: number, rcvBuf: number): number {
     return this.ex.tcpConnect(addr, port, srcPort, sndBuf, rcvBuf);
   }

@@ -21,7 +21,9 @@ export type TcpOption =
   | { kind: 'wscale'; value: number }
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: Array<[number, number]> }
-  | { kind: 'TS'; val: number; ecr: number };
+  | { kind: 'TS'; val: number; ecr: number }
+  /** TCP Fast Open (RFC 7413 4.1.1, kind 34): `cookie` in hex, '' for a cookie request. */
+  | { kind: 'FO'; cookie: string };
 
 /** ECN codepoint expectations/settings written as `[ect0]`, `[ce]`, ... before the flags. */
 export type EcnSpec = 'noecn' | 'ect0' | 'ect1' | 'ce' | 'ect01';

@@ -270,7 +270,7 @@ class Parser {
     const opts: TcpOption[] = [];
     for (;;) {
       const t = this.peek();
-      if (t.kind !== 'word') this.fail('a TCP option (mss, nop, eol, wscale, sackOK, sack, TS)');
+      if (t.kind !== 'word') this.fail('a TCP option (mss, nop, eol, wscale, sackOK, sack, TS, FO)');
       this.next();
       switch (t.text) {
         case 'nop': opts.push({ kind: 'nop' }); break;
@@ -299,8 +299,19 @@ class Parser {
           opts.push({ kind: 'TS', val, ecr });
           break;
         }
+        case 'FO': {
+          // TCP Fast Open (RFC 7413 4.1.1): `FO` alone is a cookie request, `FO <hex>` a cookie
+          // (the lexer may split the hex digits into a number and a word: they are joined).
+          let hex = '';
+          while (this.peek().kind === 'int' || this.peek().kind === 'word') hex += this.next().text;
+          if (!/^([0-9a-fA-F]{2}){0,16}$/.test(hex) || (hex.length > 0 && hex.length < 8)) {
+            this.semantic(`a Fast Open cookie is 4 to 16 bytes of hex digits, got '${hex}'`, this.loc(t));
+          }
+          opts.push({ kind: 'FO', cookie: hex.toLowerCase() });
+          break;
+        }
         default:
-          this.semantic(`unsupported TCP option '${t.text}' (supported: mss, nop, eol, wscale, sackOK, sack, TS)`, this.loc(t));
+          this.semantic(`unsupported TCP option '${t.text}' (supported: mss, nop, eol, wscale, sackOK, sack, TS, FO)`, this.loc(t));
       }
       if (this.isPunct(',')) { this.next(); continue; }
       this.expectPunct('>', "',' or '>' in the TCP option list");

@@ -8,7 +8,7 @@
 // name (see `optionForSlot`). Defaults: the stack's slot defaults, the link's MTU and MAC,
 // a real clock, a random seed (0 with a virtual clock, so runs repeat).
 
-import { createHash, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { RealClock, type Clock } from '../clock/clock.js';
 import type { Link } from '../links/link.js';
 import type { PollPolicy } from './driver.js';
@@ -56,6 +56,13 @@ export interface TcpSettings {
   congestion?: CongestionControl;
   /** Offer and accept selective acknowledgments (RFC 2018) on new connections (default true). */
   sack?: boolean;
+  /**
+   * TCP Fast Open (RFC 7413), server side (default false): with true, servers created with
+   * `createServer({ fastOpen: { queue } })` give cookies and take data on SYNs that carry a
+   * valid one. The cookie key is derived from the seed with a virtual clock, else random.
+   * The client side (data in our own SYNs) is not built.
+   */
+  fastOpen?: boolean;
   /** Default of `socket.setNoDelay()` for new sockets (default false: Nagle on). */
   noDelay?: boolean;
 }
@@ -179,7 +186,7 @@ const SLOT_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 
 /** Options handled by the host, per group (not config slots). */
 const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  tcp: ['ephemeralPorts', 'congestion', 'sack', 'noDelay'],
+  tcp: ['ephemeralPorts', 'congestion', 'sack', 'noDelay', 'fastOpen'],
   arp: [],
   udp: [],
   rings: [],
@@ -391,6 +398,18 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (tcp.sack !== undefined) {
     if (typeof tcp.sack !== 'boolean') throw typeError(`options.tcp.sack must be a boolean, got ${describe(tcp.sack)}`);
     slots.set('tcpSack', tcp.sack ? 1 : 0);
+  }
+  if (tcp.fastOpen !== undefined) {
+    if (typeof tcp.fastOpen !== 'boolean') throw typeError(`options.tcp.fastOpen must be a boolean, got ${describe(tcp.fastOpen)}`);
+    if (tcp.fastOpen) {
+      // Cfg.TcpFastOpen bit 2 (server), as Linux's tcp_fastopen; the 128-bit SipHash key of
+      // the cookies (RFC 7413 4.1.2): repeatable from the seed on a virtual clock, else random.
+      slots.set('tcpFastOpen', 2);
+      const key = clock.virtual
+        ? createHash('sha256').update(`wasm-tcpip tcp fast open key ${seed}`).digest()
+        : randomBytes(16);
+      for (let i = 0; i < 4; i++) slots.set(`tcpFastOpenKey${i}`, Math.min(key.readUInt32LE(i * 4), SLOT_MAX));
+    }
   }
   if (tcp.noDelay !== undefined) {
     if (typeof tcp.noDelay !== 'boolean') throw typeError(`options.tcp.noDelay must be a boolean, got ${describe(tcp.noDelay)}`);

@@ -136,6 +136,8 @@ export interface TcpOptionFields {
   sackOk?: boolean;
   ts?: [number, number];
   sack?: Array<[number, number]>;
+  /** TCP Fast Open option (RFC 7413): the cookie in hex, '' for a request. */
+  fastOpen?: string;
 }
 
 /**
@@ -153,6 +155,11 @@ export function linuxTcpOptions(o: TcpOptionFields | undefined, syn: boolean): T
     else if (ts) out.push({ kind: 'nop' }, { kind: 'nop' }, ts);
     else if (o.sackOk) out.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'sackOK' });
     if (o.wscale !== undefined) out.push({ kind: 'nop' }, { kind: 'wscale', value: o.wscale });
+    if (o.fastOpen !== undefined) {
+      // Linux pads the Fast Open option with NOPs in front to a multiple of 4 bytes.
+      for (let pad = (4 - ((2 + o.fastOpen.length / 2) & 3)) & 3; pad > 0; pad--) out.push({ kind: 'nop' });
+      out.push({ kind: 'FO', cookie: o.fastOpen });
+    }
   } else {
     if (ts) out.push({ kind: 'nop' }, { kind: 'nop' }, ts);
     if (o.sack?.length) out.push({ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: o.sack });
@@ -175,6 +182,7 @@ export function encodeTcpOptions(options: readonly TcpOption[]): number[] {
         for (const [l, r] of o.blocks) out.push(...u32Bytes(l), ...u32Bytes(r));
         break;
       case 'TS': out.push(8, 10, ...u32Bytes(o.val), ...u32Bytes(o.ecr)); break;
+      case 'FO': out.push(34, 2 + o.cookie.length / 2, ...Buffer.from(o.cookie, 'hex')); break;
     }
   }
   return out;
@@ -216,6 +224,9 @@ export function decodeTcpOptions(b: Uint8Array): { options?: TcpOption[]; error?
         if (len !== 10) return { error: `timestamp option length ${len} (must be 10)` };
         out.push({ kind: 'TS', val: dv.getUint32(2), ecr: dv.getUint32(6) });
         break;
+      case 34:
+        out.push({ kind: 'FO', cookie: Buffer.from(b.subarray(i + 2, i + len)).toString('hex') });
+        break;
       default:
         return { error: `unknown option kind ${kind}` };
     }
@@ -233,6 +244,7 @@ export function tcpOptionFields(options: readonly TcpOption[]): TcpOptionFields 
     else if (op.kind === 'sackOK') o.sackOk = true;
     else if (op.kind === 'TS') o.ts = [op.val, op.ecr];
     else if (op.kind === 'sack') o.sack = op.blocks.map(([l, r]) => [l, r]);
+    else if (op.kind === 'FO') o.fastOpen = op.cookie;
   }
   return o;
 }
@@ -248,6 +260,7 @@ export function formatTcpOptions(options: readonly TcpOption[]): string {
       case 'sackOK': return 'sackOK';
       case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l >>> 0}:${r >>> 0}`).join(' ')}`;
       case 'TS': return `TS val ${o.val >>> 0} ecr ${o.ecr >>> 0}`;
+      case 'FO': return o.cookie === '' ? 'FO' : `FO ${o.cookie}`;
     }
     return '';
   }).join(',');

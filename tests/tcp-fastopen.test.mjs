@@ -1,0 +1,207 @@
+// TCP Fast Open, server side (RFC 7413): the option's bytes, cookies as SipHash-2-4 of the
+// client's address, a cookie request answered with a cookie, SYN data accepted with a valid
+// cookie and readable before the handshake completes, a bad cookie ignored with a fresh
+// cookie, the per-listener pending limit, and the option ignored where Fast Open is off.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TestStack, Errno, State, InfoFlag } from './helpers/tcp-stack.mjs';
+import { ipv4Frame as ipv4, tcpSegment as tcp, ipAddress, PEER_IP, PEER_MAC } from '../dist/testing/frames.js';
+
+const KEY = [0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c]; // key bytes 00..0f
+const FO_CONFIG = { tcpFastOpen: 2, tcpFastOpenKey0: KEY[0], tcpFastOpenKey1: KEY[1], tcpFastOpenKey2: KEY[2], tcpFastOpenKey3: KEY[3] };
+
+// ---- an independent SipHash-2-4 (BigInt), checked against the paper's appendix A vector ----
+const M64 = (1n << 64n) - 1n;
+const rotl = (x, b) => ((x << b) | (x >> (64n - b))) & M64;
+function sipHash24(keyBytes, msg) {
+  const k0 = Buffer.from(keyBytes).readBigUInt64LE(0);
+  const k1 = Buffer.from(keyBytes).readBigUInt64LE(8);
+  let v0 = k0 ^ 0x736f6d6570736575n; let v1 = k1 ^ 0x646f72616e646f6dn;
+  let v2 = k0 ^ 0x6c7967656e657261n; let v3 = k1 ^ 0x7465646279746573n;
+  const round = () => {
+    v0 = (v0 + v1) & M64; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & M64; v3 = rotl(v3, 16n); v3 ^= v2;
+    v0 = (v0 + v3) & M64; v3 = rotl(v3, 21n); v3 ^= v0;
+    v2 = (v2 + v1) & M64; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
+  };
+  const padded = Buffer.alloc((Math.floor(msg.length / 8) + 1) * 8);
+  Buffer.from(msg).copy(padded);
+  padded[padded.length - 1] = msg.length & 255;
+  for (let i = 0; i < padded.length; i += 8) {
+    const m = padded.readBigUInt64LE(i);
+    v3 ^= m; round(); round(); v0 ^= m;
+  }
+  v2 ^= 0xffn;
+  round(); round(); round(); round();
+  return (v0 ^ v1 ^ v2 ^ v3) & M64;
+}
+const keyBytes = Buffer.from([...Array(16).keys()]);
+
+/** The cookie the stack must give `ip`: SipHash-2-4 of its 4 bytes, the 8 output bytes little-endian. */
+function expectedCookie(ip) {
+  const out = Buffer.alloc(8);
+  out.writeBigUInt64LE(sipHash24(keyBytes, Buffer.from(ip.split('.').map(Number))));
+  return out.toString('hex');
+}
+
+function optionBytes(f) {
+  const raw = f.raw;
+  const t = 14 + 20;
+  const hl = (raw[t + 12] >> 4) * 4;
+  return Array.from(raw.slice(t + 20, t + hl));
+}
+
+function fastOpenStack({ queue = 4, config = FO_CONFIG } = {}) {
+  const s = new TestStack({ config });
+  s.learnPeer(PEER_IP, PEER_MAC);
+  const l = s.x.tcpListen(0, 80, 0, 0, 0, 0);
+  if (queue > 0) assert.is(s.x.tcpListenFastOpen(l, queue), 0);
+  return { s, l };
+}
+
+const syn = ({ sport = 40000, isn = 1000, fastOpen, payload, rawOptions } = {}) =>
+  ipv4(tcp({ sport, dport: 80, flags: 'S', seq: isn, win: 65535, options: { mss: 1460, fastOpen }, payload, rawOptions }));
+
+test('siphash reference: the test SipHash gives the paper\'s appendix A vector', () => {
+  assert.is(sipHash24(keyBytes, Buffer.from([...Array(15).keys()])), 0xa129ca6149be45e5n);
+});
+
+test('option bytes: a cookie request is 22 02; the SYN-ACK carries NOP NOP 22 0a + 8 cookie bytes after MSS', () => {
+  const { s } = fastOpenStack();
+  const req = syn({ fastOpen: '' });
+  // The request as the test peer sends it: MSS, then NOP NOP + kind 34 length 2.
+  assert.equal(Array.from(req.slice(14 + 20 + 20, 14 + 20 + 28)), [2, 4, 5, 180, 1, 1, 34, 2]);
+  const out = s.input(req);
+  assert.is(out.length, 1);
+  assert.is(out[0].tcp.flags, 'SA');
+  const cookie = expectedCookie(PEER_IP);
+  assert.equal(optionBytes(out[0]), [2, 4, 5, 180, 1, 1, 34, 10, ...Buffer.from(cookie, 'hex')]);
+  assert.is(out[0].tcp.options.fastOpen, cookie);
+  assert.is(BigInt.asUintN(64, s.x.tcpFastOpenCookie(ipAddress(PEER_IP))), Buffer.from(cookie, 'hex').readBigUInt64LE());
+  assert.is(s.counter('tcp.tfo.cookie_requests'), 1);
+  assert.is(s.counter('tcp.tfo.cookies_sent'), 1);
+});
+
+test('cookie request with data: only the SYN is acknowledged, the data waits for the handshake', () => {
+  const { s, l } = fastOpenStack();
+  const out = s.input(syn({ fastOpen: '', payload: 'early' }));
+  assert.is(out[0].tcp.ack, 1001);
+  assert.is(s.x.tcpAccept(l), -Errno.EAGAIN);
+  assert.is(s.counter('tcp.tfo.accepted_syn_data'), 0);
+});
+
+test('valid cookie + data: child readable in the accept queue before the ACK of the SYN-ACK; SYN-ACK acks SYN+data', () => {
+  const { s, l } = fastOpenStack();
+  const payload = 'GET / HTTP/1.0\r\n\r\n';
+  const out = s.input(syn({ fastOpen: expectedCookie(PEER_IP), payload }));
+  assert.is(out.length, 1);
+  assert.is(out[0].tcp.flags, 'SA');
+  assert.is(out[0].tcp.ack, 1001 + payload.length);
+  assert.is(out[0].tcp.options.fastOpen, undefined); // a valid cookie is not sent again
+  assert.is(s.counter('tcp.tfo.accepted_syn_data'), 1);
+  assert.equal(s.notified(), [l]);
+  const h = s.x.tcpAccept(l);
+  assert.ok(h >= 0);
+  const info = s.info(h);
+  assert.is(info.state, State.SYN_RECEIVED);
+  assert.is(info.flags & InfoFlag.FAST_OPEN, InfoFlag.FAST_OPEN);
+  assert.is(info.flags & InfoFlag.CONNECTED, 0);
+  assert.is(s.read(h).toString(), payload);
+  // The handshake's ACK then completes it; the data is not delivered twice.
+  const iss = out[0].tcp.seq;
+  const after = s.input(ipv4(tcp({ sport: 40000, dport: 80, flags: 'A', seq: 1001 + payload.length, ack: iss + 1 })));
+  assert.is(after.length, 0);
+  assert.is(s.info(h).state, State.ESTABLISHED);
+  assert.is(s.x.tcpReadAvail(h), 0);
+  assert.is(s.info(h).bytesIn, payload.length);
+});
+
+test('the SYN+data retransmitted (SYN-ACK lost): the same SYN-ACK again, the data kept once', () => {
+  const { s, l } = fastOpenStack();
+  const first = s.input(syn({ fastOpen: expectedCookie(PEER_IP), payload: 'abc' }));
+  const again = s.input(syn({ fastOpen: expectedCookie(PEER_IP), payload: 'abc' }));
+  assert.is(again.length, 1);
+  assert.is(again[0].tcp.seq, first[0].tcp.seq);
+  assert.is(again[0].tcp.ack, 1004);
+  const h = s.x.tcpAccept(l);
+  assert.is(s.read(h).toString(), 'abc');
+  assert.is(s.x.tcpAccept(l), -Errno.EAGAIN);
+});
+
+test('invalid cookie: data ignored, only the SYN acknowledged, a fresh valid cookie sent', () => {
+  const { s, l } = fastOpenStack();
+  const out = s.input(syn({ fastOpen: '0011223344556677', payload: 'forged' }));
+  assert.is(out[0].tcp.ack, 1001);
+  assert.is(out[0].tcp.options.fastOpen, expectedCookie(PEER_IP));
+  assert.is(s.counter('tcp.tfo.bad_cookie'), 1);
+  assert.is(s.counter('tcp.tfo.accepted_syn_data'), 0);
+  assert.is(s.x.tcpAccept(l), -Errno.EAGAIN);
+  // A 4-byte cookie (valid length, wrong size for ours) is a bad cookie too.
+  const short = s.input(syn({ sport: 40001, fastOpen: 'aabbccdd', payload: 'x' }));
+  assert.is(short[0].tcp.ack, 1001);
+  assert.is(s.counter('tcp.tfo.bad_cookie'), 2);
+});
+
+test('pending limit (RFC 7413 5.1): over the listener\'s queue the SYN data is not taken, counted', () => {
+  const { s, l } = fastOpenStack({ queue: 1 });
+  const cookie = expectedCookie(PEER_IP);
+  const a = s.input(syn({ sport: 40000, fastOpen: cookie, payload: 'one' }));
+  assert.is(a[0].tcp.ack, 1004);
+  const b = s.input(syn({ sport: 40001, fastOpen: cookie, payload: 'two' }));
+  assert.is(b[0].tcp.ack, 1001);
+  assert.is(s.counter('drop.tcp.tfo_queue_full'), 1);
+  // The first completes its handshake: room for another.
+  s.input(ipv4(tcp({ sport: 40000, dport: 80, flags: 'A', seq: 1004, ack: a[0].tcp.seq + 1 })));
+  const c = s.input(syn({ sport: 40002, fastOpen: cookie, payload: 'three' }));
+  assert.is(c[0].tcp.ack, 1006);
+  assert.is(s.counter('tcp.tfo.accepted_syn_data'), 2);
+  assert.ok(s.x.tcpAccept(l) >= 0);
+});
+
+test('a pending Fast Open child reset by the peer frees its place in the queue', () => {
+  const { s, l } = fastOpenStack({ queue: 1 });
+  const cookie = expectedCookie(PEER_IP);
+  s.input(syn({ sport: 40000, fastOpen: cookie, payload: 'one' }));
+  const h = s.x.tcpAccept(l);
+  s.input(ipv4(tcp({ sport: 40000, dport: 80, flags: 'R', seq: 1004 })));
+  assert.is(s.info(h).error, Errno.ECONNRESET);
+  const c = s.input(syn({ sport: 40001, fastOpen: cookie, payload: 'two' }));
+  assert.is(c[0].tcp.ack, 1004);
+});
+
+test('Fast Open off: a listener without it, or the stack without it, ignores the option', () => {
+  const { s } = fastOpenStack({ queue: 0 });
+  const out = s.input(syn({ fastOpen: expectedCookie(PEER_IP), payload: 'data' }));
+  assert.is(out[0].tcp.ack, 1001);
+  assert.is(out[0].tcp.options.fastOpen, undefined);
+  const req = s.input(syn({ sport: 40001, fastOpen: '' }));
+  assert.is(req[0].tcp.options.fastOpen, undefined);
+  assert.is(s.counter('tcp.tfo.cookie_requests'), 0);
+
+  const plain = new TestStack();
+  const l = plain.x.tcpListen(0, 80, 0, 0, 0, 0);
+  assert.is(plain.x.tcpListenFastOpen(l, 4), -95); // EOPNOTSUPP
+});
+
+test('config: tcpFastOpen takes 0 or 2 (the client bit 1 is refused: not built)', () => {
+  assert.throws(() => new TestStack({ config: { tcpFastOpen: 1 } }), /tcpFastOpen/);
+  assert.throws(() => new TestStack({ config: { tcpFastOpen: 3 } }), /tcpFastOpen/);
+});
+
+test('malformed Fast Open options make the option absent, never a dropped SYN or a trap', () => {
+  const { s } = fastOpenStack();
+  // Odd cookie length (5), too short (2), too long (18): each a plain SYN.
+  for (const [i, opt] of [[34, 7, 1, 2, 3, 4, 5, 1], [34, 4, 1, 2], [34, 20, ...Array(18).fill(9)]].entries()) {
+    const raw = [...opt];
+    while (raw.length % 4) raw.push(1);
+    const out = s.input(syn({ sport: 41000 + i, rawOptions: raw, payload: 'zz' }));
+    assert.is(out.length, 1);
+    assert.is(out[0].tcp.flags, 'SA');
+    assert.is(out[0].tcp.ack, 1001);
+    assert.is(out[0].tcp.options.fastOpen, undefined);
+  }
+  assert.is(s.counter('drop.tcp.bad_options'), 0);
+  assert.is(s.counter('tcp.tfo.bad_cookie'), 0);
+});
+
+test.run();
