@@ -105,6 +105,11 @@ export enum Cfg {
   TcpFastOpenKey1,
   TcpFastOpenKey2,
   TcpFastOpenKey3,
+  /**
+   * ECN (RFC 3168) on new connections, as Linux's net.ipv4.tcp_ecn: 0 never; 1 request it on
+   * outgoing connections and accept it on incoming ones; 2 accept it only. Default 2.
+   */
+  TcpEcn,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -126,7 +131,7 @@ const CONFIG_KEYS =
   "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
   "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack," +
-  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3";
+  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -137,6 +142,7 @@ const DEFAULTS: StaticArray<u32> = [
   60000, 40, 6, 5, 900000, 1000,
   0, 0, 1, 1,
   0, 0, 0, 0, 0,
+  2,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -213,5 +219,6 @@ export function configValidate(): i32 {
   if (!ccAlgoBuilt(cfg(Cfg.TcpCongestion))) return Cfg.TcpCongestion + 1;
   if (cfg(Cfg.TcpFastOpen) != 0 && cfg(Cfg.TcpFastOpen) != 2) return Cfg.TcpFastOpen + 1;
   if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
+  if (cfg(Cfg.TcpEcn) > 2) return Cfg.TcpEcn + 1;
   return 0;
 }

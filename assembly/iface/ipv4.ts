@@ -324,6 +324,12 @@ function unconfiguredAccepts(proto: u8, l4: usize, l4Len: u32): bool {
 /** Offset of the TCP checksum field (RFC 9293 3.1). */
 const TCP_CSUM: u32 = 16;
 
+/**
+ * The ECN field (RFC 3168 5: the low two bits of the TOS byte) of the datagram being
+ * delivered; valid while its upper-layer input runs (TCP reads it, RFC 3168 6.1.3).
+ */
+export function ipv4InputEcn(): u32 { return <u32>ipv4Repr.tos & 3; }
+
 /** Handles one IPv4 datagram (`len` bytes after the Ethernet header) with the port's RX flags. */
 export function ipv4Input(p: usize, len: u32, rxFlags: u32): void {
   if ((rxFlags & RxFlag.IP_CSUM_BAD) != 0) { bump(DROP_BAD_CHECKSUM); return; }

@@ -123,7 +123,8 @@
 //                             in the ring), INFO_CAN_ACCEPT 4, INFO_WRITE_SHUT 8,
 //                             INFO_CLOSED 16 (reached CLOSED: no more events), INFO_LISTENER 32
 //                             INFO_SACK 64 (SACK negotiated, RFC 2018 2),
-//                             INFO_FAST_OPEN 128 (data of the peer's SYN accepted, RFC 7413)
+//                             INFO_FAST_OPEN 128 (data of the peer's SYN accepted, RFC 7413),
+//                             INFO_ECN 256 (ECN in use, RFC 3168 6.1.1)
 //        12  u32 readable     in-order bytes waiting in the receive ring
 //        16  u32 writeRoom    free bytes in the send ring (total, not just contiguous)
 //        20  u32 localAddr    host order
@@ -204,6 +205,8 @@ export namespace InfoFlag {
   export const LISTENER: u32 = 32;
   /** SACK negotiated on this connection (RFC 2018 2). */
   export const SACK: u32 = 64;
+  /** ECN in use on this connection (RFC 3168 6.1.1; tcp/ecn.ts). */
+  export const ECN: u32 = 256;
   /** The peer's SYN carried data that was accepted with a Fast Open cookie (RFC 7413 4.2.2). */
   export const FAST_OPEN: u32 = 128;
 }
@@ -431,6 +434,7 @@ export function tcpInfoPtr(h: i32): usize {
     if ((t.flags & TF.FIN_QUEUED) != 0) flags |= InfoFlag.WRITE_SHUT;
     if (t.state == TcpState.CLOSED) flags |= InfoFlag.CLOSED;
     if ((t.flags & TF.SACK) != 0) flags |= InfoFlag.SACK;
+    if ((t.flags & TF.ECN) != 0) flags |= InfoFlag.ECN;
     if ((t.flags & TF.FASTOPEN) != 0) flags |= InfoFlag.FAST_OPEN;
     if (t.rcvBufSize != 0) store<u32>(p, ringLength(tcbRecvRing(t)), I_READABLE);
     if (t.sndBufSize != 0) {

@@ -40,6 +40,8 @@ import {
 import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
 import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
 import { applySynOptions, connectionStartCc } from "./connect";
+import { ecnOnSynAck, ecnInput } from "./ecn";
+import { ipv4InputEcn } from "../iface/ipv4";
 import { fastOpenSyn, fastOpenChildDone } from "./fastopen";
 import { connectionFail, connectionFree, enterTimeWait, finAfterHandshake, notifyHost } from "./close";
 import { Errno } from "./api";
@@ -244,6 +246,7 @@ function synSentInput(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32)
   t.sndWl1 = seq;
   t.sndWl2 = ack;
   if (hasAck) {
+    ecnOnSynAck(t, flags);
     established(t, ack);
     ackNow(t);
     notifyHost(t);
@@ -375,6 +378,8 @@ function segmentArrives(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u3
     return;
   }
   if ((t.flags & TF.IN_USE) == 0 || t.state == TcpState.CLOSED) return;
+  // RFC 3168 6.1.2, 6.1.3: ECN-Echo, CWR and CE, before the ACK of this segment is made.
+  if (ecnInput(t, flags, ipv4InputEcn(), ack)) ackNow(t);
   receiveSegment(t, seq, flags, data, dataLen);
 }
 

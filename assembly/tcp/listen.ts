@@ -13,11 +13,12 @@ import { defineCounter, bump } from "../abi/counters";
 import { notify, HandleKind } from "../abi/notify";
 import { allocZeroed } from "../frame/rings";
 import { ipv4LocalAddr } from "../iface/ipv4";
-import { TcpOptions, tcpSeq, tcpWindow } from "../wire/tcp";
+import { TcpOptions, tcpSeq, tcpWindow, tcpFlags } from "../wire/tcp";
 import { portsBindListen, portsUnbindListen, portsRetain } from "./ports";
 import { Tcb, TF, tcbAt, tcbAlloc, tcbRelease, tcbHash } from "./tcb";
 import { TcpState } from "./state";
 import { connectionNew, applySynOptions, ringSize } from "./connect";
+import { ecnOnSyn } from "./ecn";
 import { outputSchedule } from "./output";
 import { connectionFree, userAbort } from "./close";
 import { Errno } from "./api";
@@ -85,6 +86,7 @@ export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32
   t.rcvNxt = seq + 1;
   t.rcvAdv = t.rcvNxt;
   applySynOptions(t, o);
+  ecnOnSyn(t, tcpFlags(seg));
   // RFC 7323 2.2: the window of a SYN is not scaled.
   t.sndWnd = tcpWindow(seg);
   t.maxSndWnd = t.sndWnd;

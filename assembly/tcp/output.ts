@@ -34,6 +34,7 @@ import {
 } from "../wire/tcp";
 import { ringLength, ringReadAt } from "../util/bytering";
 import { ccWindow, ccSsthresh, ccLimitedTransmitRoom, ccAfterIdle } from "./cc/hooks";
+import { ecnOutput } from "./ecn";
 import { reasmCount, reasmFillSackFrom } from "./reassembly";
 import {
   sackCount, sackSkip, sackNextStart, sackPipe, sackNextHole, sackRescue, sackRetransmitted,
@@ -276,6 +277,7 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
     if ((flags & TCP_ACK_FLAG) != 0 && seqGt(t.rcvNxt + win, t.rcvAdv)) t.rcvAdv = t.rcvNxt + win;
   }
   const ack = (flags & TCP_ACK_FLAG) != 0 ? t.rcvNxt : 0;
+  flags |= ecnOutput(t, seq, flags, dataLen);
   const hl = tcpEmit(seg, t.localPort, t.remotePort, seq, ack, flags, window, o);
   if (dataLen > 0) ringReadAt(tcbSendRing(t), seq - t.sndUna, seg + hl, dataLen);
   const r = ipv4OutputFinish(hl + dataLen, tsoMss);

@@ -55,12 +55,16 @@ export namespace TF {
   export const IN_RECOVERY: u32 = 1 << 15;
   /** The persist timer (zero-window probing) owns `tRexmt` instead of retransmission. */
   export const PERSIST: u32 = 1 << 16;
+  /** ECN in use on this connection (RFC 3168 6.1.1; tcp/ecn.ts). */
+  export const ECN: u32 = 1 << 17;
   /** Holds an ephemeral/bound port reference in ports.ts that must be released when freed. */
   export const HOLDS_PORT: u32 = 1 << 18;
   /** In the 4-tuple hash. */
   export const HASHED: u32 = 1 << 19;
   /** Send an RST at the next output and then close (tcpAbort while the TX ring was full). */
   export const RST_PENDING: u32 = 1 << 20;
+  /** Our first SYN was ECN-setup (ECE and CWR, RFC 3168 6.1.1). */
+  export const ECN_SETUP_SENT: u32 = 1 << 21;
   /** Retransmit the first unacknowledged segment at the next output (fast retransmit, partial ACK). */
   export const REXMT_FIRST: u32 = 1 << 22;
   /** The peer's FIN arrived beyond a hole: it takes effect when rcvNxt reaches `rcvFinSeq`. */
@@ -71,6 +75,12 @@ export namespace TF {
   export const SACK: u32 = 1 << 25;
   /** The next ACK reports [dsackStart, dsackEnd) as a duplicate (D-SACK, RFC 2883 4). */
   export const DSACK: u32 = 1 << 26;
+  /** A CE-marked segment arrived: every segment we send carries ECE until one with CWR arrives (RFC 3168 6.1.3). */
+  export const ECN_ECHO: u32 = 1 << 27;
+  /** The window was reduced for an ECN-Echo: the next new data segment carries CWR (RFC 3168 6.1.2). */
+  export const ECN_CWR_PENDING: u32 = 1 << 28;
+  /** Reduced for an ECN-Echo; no further reduction until an ACK passes `ecnHigh` (RFC 3168 6.1.2). */
+  export const ECN_REDUCED: u32 = 1 << 31;
   /** Fast Open child (RFC 7413 4.2): data came on the SYN and was accepted; queued for accept before the handshake ends. */
   export const FASTOPEN: u32 = 1 << 29;
   /** Our SYN-ACK carries a Fast Open cookie for the peer (it asked, or sent a bad one: RFC 7413 4.1.2). */
@@ -139,6 +149,8 @@ export namespace TF {
   recover: u32;
   /** Duplicate ACKs counted since the last new ACK. */
   dupAcks: u32;
+  /** SND.MAX when the window was last reduced for an ECN-Echo; valid with TF.ECN_REDUCED. */
+  ecnHigh: u32;
 
   // Receive sequence space.
   /** Initial receive sequence number (peer's ISN). */

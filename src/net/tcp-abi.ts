@@ -34,6 +34,8 @@ export const InfoFlag = {
   LISTENER: 32,
   /** SACK negotiated on this connection (RFC 2018 2). */
   SACK: 64,
+  /** ECN in use on this connection (RFC 3168 6.1.1). */
+  ECN: 256,
   /** The peer's SYN carried data accepted with a Fast Open cookie (RFC 7413 4.2.2). */
   FAST_OPEN: 128,
 } as const;

@@ -57,6 +57,12 @@ export interface TcpSettings {
   /** Offer and accept selective acknowledgments (RFC 2018) on new connections (default true). */
   sack?: boolean;
   /**
+   * ECN (RFC 3168) on new connections, as Linux's net.ipv4.tcp_ecn: 0 never; 1 request it on
+   * outgoing connections and accept it on incoming ones; 2 (the default) accept it only
+   * when the peer asks.
+   */
+  ecn?: 0 | 1 | 2;
+  /**
    * TCP Fast Open (RFC 7413), server side (default false): with true, servers created with
    * `createServer({ fastOpen: { queue } })` give cookies and take data on SYNs that carry a
    * valid one. The cookie key is derived from the seed with a virtual clock, else random.
@@ -186,7 +192,7 @@ const SLOT_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 
 /** Options handled by the host, per group (not config slots). */
 const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  tcp: ['ephemeralPorts', 'congestion', 'sack', 'noDelay', 'fastOpen'],
+  tcp: ['ephemeralPorts', 'congestion', 'sack', 'ecn', 'noDelay', 'fastOpen'],
   arp: [],
   udp: [],
   rings: [],
@@ -398,6 +404,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (tcp.sack !== undefined) {
     if (typeof tcp.sack !== 'boolean') throw typeError(`options.tcp.sack must be a boolean, got ${describe(tcp.sack)}`);
     slots.set('tcpSack', tcp.sack ? 1 : 0);
+  }
+  if (tcp.ecn !== undefined) {
+    if (tcp.ecn !== 0 && tcp.ecn !== 1 && tcp.ecn !== 2) {
+      throw rangeError(`options.tcp.ecn must be 0 (off), 1 (request and accept) or 2 (accept only), got ${describe(tcp.ecn)}`);
+    }
+    slots.set('tcpEcn', tcp.ecn);
   }
   if (tcp.fastOpen !== undefined) {
     if (typeof tcp.fastOpen !== 'boolean') throw typeError(`options.tcp.fastOpen must be a boolean, got ${describe(tcp.fastOpen)}`);
