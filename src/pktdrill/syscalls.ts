@@ -23,7 +23,7 @@ export const SYMBOLS: Record<string, number> = {
   IPPROTO_IP: 0, IPPROTO_TCP: 6, IPPROTO_UDP: 17, IPPROTO_ICMP: 1,
   SOL_SOCKET: 1, SOL_TCP: 6, SOL_IP: 0,
   SO_REUSEADDR: 2, SO_ERROR: 4, SO_SNDBUF: 7, SO_RCVBUF: 8, SO_KEEPALIVE: 9, SO_LINGER: 13, SO_REUSEPORT: 15,
-  TCP_NODELAY: 1, TCP_MAXSEG: 2, TCP_KEEPIDLE: 4, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 6, TCP_USER_TIMEOUT: 18,
+  TCP_NODELAY: 1, TCP_MAXSEG: 2, TCP_KEEPIDLE: 4, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 6, TCP_USER_TIMEOUT: 18, TCP_FASTOPEN: 23,
   F_GETFL: 3, F_SETFL: 4, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_NONBLOCK: 0x800,
   POLLIN: 0x1, POLLPRI: 0x2, POLLOUT: 0x4, POLLERR: 0x8, POLLHUP: 0x10, POLLNVAL: 0x20,
   POLLRDNORM: 0x40, POLLRDBAND: 0x80, POLLWRNORM: 0x100, POLLWRBAND: 0x200, POLLRDHUP: 0x2000,
@@ -89,6 +89,8 @@ interface Sock {
   opts: {
     reuseaddr: number; sndbuf: number; rcvbuf: number; keepalive: number; keepidle: number; keepintvl: number;
     keepcnt: number; nodelay: number; maxseg: number; userTimeout: number; linger: { onoff: number; linger: number };
+    /** TCP_FASTOPEN queue length of a listener (RFC 7413 5.1), 0 = off. */
+    fastOpen: number;
   };
 }
 
@@ -230,7 +232,7 @@ export class SocketTable {
       fd: this.lowestFreeFd(), kind, nonblock, handle: -1, role: 'new', errorReported: false, readShut: false,
       opts: opts ? { ...opts, linger: { ...opts.linger } } : {
         reuseaddr: 0, sndbuf: 0, rcvbuf: 0, keepalive: 0, keepidle: 0, keepintvl: 0, keepcnt: 0, nodelay: 0, maxseg: 0,
-        userTimeout: 0, linger: { onoff: 0, linger: 0 },
+        userTimeout: 0, linger: { onoff: 0, linger: 0 }, fastOpen: 0,
       },
     };
     this.socks.set(s.fd, s);
@@ -298,6 +300,10 @@ export class SocketTable {
       if (h < 0) return this.fail(-h);
       s.handle = h;
       s.role = 'listener';
+      if (s.opts.fastOpen > 0) {
+        const r = this.abi().tcpListenFastOpen(h, s.opts.fastOpen);
+        if (r < 0) return this.fail(-r);
+      }
       return { ret: 0 };
     };
   }
@@ -517,6 +523,16 @@ export class SocketTable {
             o.userTimeout = v;
             if (live) this.abi().tcpSetOption(s.handle, TcpOption.USER_TIMEOUT, v, 0, 0);
             return { ret: 0 };
+          case SYMBOLS.TCP_FASTOPEN: {
+            // Linux takes it on a socket before or after listen(); the stack on listeners.
+            if (s.role === 'connection') return this.fail(ERRNO.EINVAL);
+            o.fastOpen = v;
+            if (s.role === 'listener') {
+              const r = this.abi().tcpListenFastOpen(s.handle, v);
+              if (r < 0) return this.fail(-r);
+            }
+            return { ret: 0 };
+          }
           case SYMBOLS.TCP_MAXSEG:
             o.maxseg = v;
             this.ctx.warn(`TCP_MAXSEG=${v} is recorded but not applied: the stack's socket ABI has no per-socket MSS clamp`);

@@ -22,6 +22,11 @@ const one = (key: string, scale = 1) => (f: number[]): Array<[string, number]> |
 export const SYSCTL_RULES: readonly SysctlRule[] = [
   { sysctl: 'net.ipv4.tcp_rmem', meaning: 'tcpRecvBuffer = the middle (default) value', map: (f) => (f.length === 3 ? [['tcpRecvBuffer', f[1]]] : 'expects "min default max"') },
   { sysctl: 'net.ipv4.tcp_wmem', meaning: 'tcpSendBuffer = the middle (default) value', map: (f) => (f.length === 3 ? [['tcpSendBuffer', f[1]]] : 'expects "min default max"') },
+  {
+    sysctl: 'net.ipv4.tcp_fastopen',
+    meaning: 'tcpFastOpen = 2 when the server bit (2) is set, else 0 (the client bit 1 and the 0x200/0x400 flags have no equivalent: the stack has only the server side, with cookies)',
+    map: (f) => (f.length === 1 ? [['tcpFastOpen', (f[0] & 2) !== 0 ? 2 : 0]] : `expects one number, got ${f.length}`),
+  },
   { sysctl: 'net.ipv4.tcp_syn_retries', meaning: 'tcpSynRetries', map: one('tcpSynRetries') },
   { sysctl: 'net.ipv4.tcp_synack_retries', meaning: 'tcpSynAckRetries', map: one('tcpSynAckRetries') },
   { sysctl: 'net.ipv4.tcp_fin_timeout', meaning: 'tcpTimeWaitMs = value * 1000 (the stack uses one limit for TIME-WAIT and orphaned FIN-WAIT-2)', map: one('tcpTimeWaitMs', 1000) },
