@@ -18,6 +18,8 @@
 //
 // Per frame, in order: oversize check, loss, rate (serialisation at `rate` bits/s behind
 // the frames already queued, tail drop past `rateQueue` bytes of backlog), delay + jitter,
+// ECN marking (an IPv4 frame whose ECN field says ECT(0) or ECT(1) becomes CE, RFC 3168 5, as
+// an AQM router marks instead of dropping; its header checksum made right again),
 // corruption (one random bit of one random byte), duplication (an exact copy right after),
 // reordering (the frame is held back and released after `reorderGap` later frames, or after
 // `reorderHold` if none come).
@@ -39,6 +41,8 @@ export interface ImpairmentOptions {
   reorderHold?: number | string;
   /** Probability that one bit of a frame is flipped. */
   corrupt?: number;
+  /** Probability that an ECN-capable (ECT) IPv4 frame is marked CE (RFC 3168 5); others pass. */
+  ce?: number;
   /** One-way delay: µs, or a string with a unit ('500us', '1ms', '0.2s'). */
   delay?: number | string;
   /** Uniform jitter added to the delay, within ±jitter (never below zero delay). */
@@ -57,6 +61,7 @@ export interface Impairment {
   readonly reorderGap: number;
   readonly reorderHoldUs: number;
   readonly corrupt: number;
+  readonly ce: number;
   readonly delayUs: number;
   readonly jitterUs: number;
   /** Bits per second; 0 = unlimited. */
@@ -65,7 +70,7 @@ export interface Impairment {
 }
 
 export const IMPAIRMENT_KEYS: readonly string[] = [
-  'loss', 'duplicate', 'reorder', 'reorderGap', 'reorderHold', 'corrupt', 'delay', 'jitter', 'rate', 'rateQueue',
+  'loss', 'duplicate', 'reorder', 'reorderGap', 'reorderHold', 'corrupt', 'ce', 'delay', 'jitter', 'rate', 'rateQueue',
 ];
 
 export const DEFAULT_REORDER_HOLD_US = 1000;
@@ -152,6 +157,7 @@ export function parseImpairment(options: ImpairmentOptions, where: string): Impa
     reorderGap,
     reorderHoldUs: o.reorderHold === undefined ? DEFAULT_REORDER_HOLD_US : parseDurationUs(o.reorderHold, name('reorderHold')),
     corrupt: probability(o.corrupt, name('corrupt')),
+    ce: probability(o.ce, name('ce')),
     delayUs: o.delay === undefined ? 0 : parseDurationUs(o.delay, name('delay')),
     jitterUs: o.jitter === undefined ? 0 : parseDurationUs(o.jitter, name('jitter')),
     rateBps: parseRateBps(o.rate, name('rate')),
@@ -198,12 +204,51 @@ export interface PathStats {
   /** Frames that were overtaken by later ones. */
   reordered: number;
   corrupted: number;
+  /** ECT frames marked CE. */
+  ceMarked: number;
   /** Frames that left later than they were pushed (delay, jitter or rate queueing). */
   delayed: number;
 }
 
+// ECN marking (RFC 3168 5): the ECN field is the low two bits of the IPv4 TOS byte.
+const ETH_HEADER = 14;
+const ETHERTYPE_IPV4 = 0x0800;
+const ECN_MASK = 3;
+const ECN_CE = 3;
+
+/** True when the frame is Ethernet + IPv4 with ECT(0) or ECT(1) in its ECN field. */
+function isEct(f: Uint8Array, off: number, length: number): boolean {
+  if (length < ETH_HEADER + 20 || ((f[off + 12] << 8) | f[off + 13]) !== ETHERTYPE_IPV4) return false;
+  const ecn = f[off + ETH_HEADER + 1] & ECN_MASK;
+  return ecn !== 0 && ecn !== ECN_CE;
+}
+
+/**
+ * Sets CE in the IPv4 header of the frame at `f[off..]`. A header checksum that was right
+ * stays right (recomputed, RFC 791 3.1); one left for the port to fill (checksum offload)
+ * is left alone.
+ */
+function markCongestionExperienced(f: Uint8Array, off: number): void {
+  const ip = off + ETH_HEADER;
+  const headerLen = (f[ip] & 0x0f) * 4;
+  const checksumWasRight = headerLen >= 20 && ipv4HeaderSum(f, ip, headerLen) === 0xffff;
+  f[ip + 1] |= ECN_CE;
+  if (!checksumWasRight) return;
+  f[ip + 10] = 0; f[ip + 11] = 0;
+  const c = ~ipv4HeaderSum(f, ip, headerLen) & 0xffff;
+  f[ip + 10] = c >>> 8; f[ip + 11] = c & 0xff;
+}
+
+/** One's-complement sum of the 16-bit words of an IPv4 header, folded to 16 bits. */
+function ipv4HeaderSum(f: Uint8Array, ip: number, headerLen: number): number {
+  let sum = 0;
+  for (let i = 0; i < headerLen; i += 2) sum += (f[ip + i] << 8) | f[ip + i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
 /** Streams of the PRNG per impairment, offset by the path's base stream. */
-const enum Stream { Loss = 0, Duplicate = 1, Corrupt = 2, Reorder = 3, Jitter = 4, PerPath = 8 }
+const enum Stream { Loss = 0, Duplicate = 1, Corrupt = 2, Reorder = 3, Jitter = 4, Ce = 5, PerPath = 8 }
 
 /**
  * A one-way, impaired FIFO of frames with delivery times. `push` at the sender's time,
@@ -217,7 +262,7 @@ export class FramePath {
   readonly stats: PathStats = {
     frames: 0, bytes: 0,
     'dropped.loss': 0, 'dropped.queueFull': 0, 'dropped.rateQueue': 0, 'dropped.oversize': 0, 'dropped.closed': 0,
-    duplicated: 0, reordered: 0, corrupted: 0, delayed: 0,
+    duplicated: 0, reordered: 0, corrupted: 0, ceMarked: 0, delayed: 0,
   };
   /** Slot bytes; slot i starts at i * slotBytes. */
   readonly data: Uint8Array;
@@ -242,6 +287,7 @@ export class FramePath {
   private readonly corruptRng: Prng;
   private readonly reorderRng: Prng;
   private readonly jitterRng: Prng;
+  private readonly ceRng: Prng;
 
   /**
    * `stream` picks the PRNG streams: give each path of one seed its own number (0, 1, ...).
@@ -267,6 +313,7 @@ export class FramePath {
     this.corruptRng = new Prng(seed, base + Stream.Corrupt);
     this.reorderRng = new Prng(seed, base + Stream.Reorder);
     this.jitterRng = new Prng(seed, base + Stream.Jitter);
+    this.ceRng = new Prng(seed, base + Stream.Ce);
   }
 
   /** Frames queued (the held-back one included). */
@@ -307,6 +354,7 @@ export class FramePath {
     if (imp.jitterUs > 0) at = Math.max(departAt, at + (this.jitterRng.nextFloat() * 2 - 1) * imp.jitterUs);
     if (at < this.lastAt) at = this.lastAt;
 
+    const markCe = imp.ce > 0 && isEct(src, offset, length) && this.ceRng.chance(imp.ce);
     const corrupt = imp.corrupt > 0 && this.corruptRng.chance(imp.corrupt) && length > 0;
     const duplicate = imp.duplicate > 0 && this.duplicateRng.chance(imp.duplicate);
     const holdBack = imp.reorder > 0 && this.reorderRng.chance(imp.reorder) && !this.held;
@@ -323,6 +371,10 @@ export class FramePath {
       if (slot < 0) return this.pendingUs() < before;
     }
     this.store(slot, src, offset, length, flags, aux, mss);
+    if (markCe) {
+      markCongestionExperienced(this.data, slot * this.slotBytes);
+      s.ceMarked++;
+    }
     if (corrupt) {
       const byte = this.corruptRng.below(length);
       this.data[slot * this.slotBytes + byte] ^= 1 << this.corruptRng.below(8);
