@@ -27,6 +27,7 @@ export const SYSCTL_RULES: readonly SysctlRule[] = [
     meaning: 'tcpFastOpen = 2 when the server bit (2) is set, else 0 (the client bit 1 and the 0x200/0x400 flags have no equivalent: the stack has only the server side, with cookies)',
     map: (f) => (f.length === 1 ? [['tcpFastOpen', (f[0] & 2) !== 0 ? 2 : 0]] : `expects one number, got ${f.length}`),
   },
+  { sysctl: 'net.ipv4.tcp_ecn', meaning: 'tcpEcn (0 off, 1 request and accept, 2 accept only; same values)', map: one('tcpEcn') },
   { sysctl: 'net.ipv4.tcp_syn_retries', meaning: 'tcpSynRetries', map: one('tcpSynRetries') },
   { sysctl: 'net.ipv4.tcp_synack_retries', meaning: 'tcpSynAckRetries', map: one('tcpSynAckRetries') },
   { sysctl: 'net.ipv4.tcp_fin_timeout', meaning: 'tcpTimeWaitMs = value * 1000 (the stack uses one limit for TIME-WAIT and orphaned FIN-WAIT-2)', map: one('tcpTimeWaitMs', 1000) },
