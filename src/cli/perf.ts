@@ -32,7 +32,7 @@ Options:
   --link memory|tap     memory: two stacks in this process (default); tap (root, libdpdk): the
                         kernel's TCP sends to the stack across a DPDK net_tap device
   --bytes SIZE          bytes to send (default 64M; K/M/G suffixes are binary)
-  --impair LIST         memory link impairment: loss=P,reorder=P,dup=P,corrupt=P,delay=1ms,jitter=100us,rate=1G
+  --impair LIST         memory link impairment: loss=P,reorder=P,dup=P,corrupt=P,ce=P (ECN marks),delay=1ms,jitter=100us,rate=1G
   --seed N              seed for the data, the stacks and the impairment (default 1)
   --congestion NAME     memory link: the stacks' congestion control, newreno (default) or cubic;
                         over --link tap the kernel sends, with its own (sysctl
@@ -51,6 +51,8 @@ export interface PerfResult {
   seconds: number;
   goodputMbps: number;
   retransmits: number;
+  /** Memory link: the sender's window reductions for ECN-Echo (its connection requests ECN). */
+  ecnReductions?: number;
   intact: boolean;
   received: number;
   sha256: string;
@@ -70,7 +72,8 @@ export async function perfMemory(opts: {
   const congestion = opts.congestion ?? 'newreno';
   const [a, b] = MemoryLink.pair({ seed: opts.seed, ...opts.impair });
   const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock, tcp: { congestion } });
-  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion } });
+  // The sender requests ECN (RFC 3168), so `--impair ce=P` marks instead of dropping.
+  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion, ecn: 1 } });
   const simStart = server.clock.nowUs();
   const started = process.hrtime.bigint();
   const hash = createHash('sha256');
@@ -100,13 +103,14 @@ export async function perfMemory(opts: {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const simSeconds = (server.clock.nowUs() - simStart) / 1e6;
   const retransmits = retransmitCount(client.counters()) + retransmitCount(server.counters());
+  const ecnReductions = client.counters()['tcp.ecn.cwnd_reductions'];
   await Promise.all([client.close({ timeoutMs: 5000 }), server.close({ timeoutMs: 5000 })]);
   const sha256 = hash.digest('hex');
   const intact = received === opts.bytes && sha256 === expected.digest('hex');
   const goodSeconds = opts.clock === 'virtual' ? simSeconds : seconds;
   return {
     link: 'memory', bytes: opts.bytes, seconds, goodputMbps: (received * 8) / goodSeconds / 1e6,
-    retransmits, intact, received, sha256, seed: opts.seed, congestion, clock: opts.clock,
+    retransmits, ecnReductions, intact, received, sha256, seed: opts.seed, congestion, clock: opts.clock,
     ...(opts.clock === 'virtual' ? { simSeconds } : {}),
     ...(Object.keys(opts.impair).length ? { impair: opts.impair } : {}),
   };
