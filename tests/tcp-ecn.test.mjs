@@ -7,6 +7,8 @@ import { TestStack, PeerConn, InfoFlag } from './helpers/tcp-stack.mjs';
 import { ipv4Frame, tcpSegment, ipAddress, PEER_IP, PEER_MAC } from '../dist/testing/frames.js';
 import { resolveOptions } from '../dist/stack/options.js';
 import { MemoryLink } from '../dist/index.js';
+import { Offload } from './support/wasm-stack.mjs';
+import { descAt, writeRx } from './helpers/descriptors.mjs';
 
 const MSS = 1460;
 const NOT_ECT = 0;
@@ -223,6 +225,36 @@ test('sender: ECE reduces cwnd once per window (6.1.2), CWR on the next new data
   // An ECE on an ACK that covers data sent after the reduction: a new window, a new reduction.
   c.send({ flags: 'AE', ack: c.snd + 11 * MSS });
   assert.is(s.counter('tcp.ecn.cwnd_reductions'), 2);
+});
+
+test('with TSO, the segment that carries CWR leaves on its own; the rest go as TSO frames without CWR', () => {
+  const s = new TestStack({ config: { offloads: Offload.TX_TSO, txSlotSize: 65536 + 128 } });
+  s.learnPeer(PEER_IP, PEER_MAC);
+  // Raw frames: a TSO frame's TCP checksum is the port's to finish, so no parseFrame here.
+  const dv = (f) => new DataView(f.buffer, f.byteOffset);
+  const raw = (m) => s.takeTx(m).map((f) => ({
+    seq: dv(f).getUint32(14 + 20 + 4), flags: f[14 + 20 + 13], tos: f[15],
+    payload: dv(f).getUint16(16) - 20 - (f[14 + 20 + 12] >> 4) * 4,
+  }));
+  const feed = (frame) => {
+    writeRx(s.mem, descAt(s.x.rxDescBase(), 0), frame, 0);
+    return raw(s.x.input(1, s.now));
+  };
+  const l = s.x.tcpListen(0, PORT, 0, 0, 0, 0);
+  const [synAck] = feed(ipv4Frame(tcpSegment({ sport: PEER_PORT, dport: PORT, flags: 'SEC', seq: PEER_ISN, options: { mss: MSS } })));
+  assert.is(synAck.flags, 0x12 | 0x40); // SYN ACK ECE
+  const snd = synAck.seq + 1;
+  const c = new PeerConn(s, { port: PORT, peerPort: PEER_PORT, rcv: PEER_ISN + 1, snd, l });
+  feed(c.seg({ flags: 'A' }));
+  c.h = s.x.tcpAccept(l);
+  s.write(c.h, bytes(60 * MSS));
+  const burst = raw(s.x.poll(s.now));
+  assert.equal(burst.map((f) => [f.payload, f.tos]), [[10 * MSS, ECT0]], 'the initial window as one TSO frame');
+  // ECE on the ACK of the whole burst: FlightSize is 0 after it, so cwnd = ssthresh = 2 SMSS.
+  // Without the rule both segments would leave as one TSO frame, CWR copied onto each piece.
+  const out = feed(c.seg({ flags: 'AE', ack: snd + 10 * MSS }));
+  assert.is(s.counter('tcp.ecn.cwnd_reductions'), 1);
+  assert.equal(out.map((f) => [f.seq - snd, f.payload, f.flags & 0x80]), [[10 * MSS, MSS, 0x80], [11 * MSS, MSS, 0]]);
 });
 
 test('no ECN reaction during loss recovery (the window was reduced already)', () => {

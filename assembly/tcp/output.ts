@@ -470,7 +470,9 @@ export function tcpOutput(t: Tcb): bool {
       len = stop - t.sndNxt;
     }
     // New data for two or more full segments: one frame the port segments (TSO).
-    const piece = retransmitting ? 0 : tsoPiece(t, maxSeg);
+    // A CWR due goes on a segment of its own: a port's segmentation copies the flags to
+    // every piece, and each copy would end the peer's ECN-Echo again (RFC 3168 6.1.3).
+    const piece = retransmitting || (t.flags & TF.ECN_CWR_PENDING) != 0 ? 0 : tsoPiece(t, maxSeg);
     const segmented = segmentedPayload(t, len, piece);
     if (segmented > 0) len = segmented;
     else if (len > maxSeg) len = maxSeg;
