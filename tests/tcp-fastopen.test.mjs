@@ -1,10 +1,12 @@
-// TCP Fast Open, server side (RFC 7413): the option's bytes, cookies as SipHash-2-4 of the
+// TCP Fast Open (RFC 7413). Server: the option's bytes, cookies as SipHash-2-4 of the
 // client's address, a cookie request answered with a cookie, SYN data accepted with a valid
 // cookie and readable before the handshake completes, a bad cookie ignored with a fresh
 // cookie, the per-listener pending limit, and the option ignored where Fast Open is off.
+// Client: a cookie request, the cookie cached, the next SYN carrying it and the data, SYN
+// data not acknowledged sent again after the handshake, and the fallback on a SYN timeout.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TestStack, Errno, State, InfoFlag } from './helpers/tcp-stack.mjs';
+import { TestStack, Errno, State, InfoFlag, Opt } from './helpers/tcp-stack.mjs';
 import { ipv4Frame as ipv4, tcpSegment as tcp, ipAddress, PEER_IP, PEER_MAC } from '../dist/testing/frames.js';
 
 const KEY = [0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c]; // key bytes 00..0f
@@ -183,9 +185,9 @@ test('Fast Open off: a listener without it, or the stack without it, ignores the
   assert.is(plain.x.tcpListenFastOpen(l, 4), -95); // EOPNOTSUPP
 });
 
-test('config: tcpFastOpen takes 0 or 2 (the client bit 1 is refused: not built)', () => {
-  assert.throws(() => new TestStack({ config: { tcpFastOpen: 1 } }), /tcpFastOpen/);
-  assert.throws(() => new TestStack({ config: { tcpFastOpen: 3 } }), /tcpFastOpen/);
+test('config: tcpFastOpen takes 0 to 3 (Linux\'s bits: 1 client, 2 server)', () => {
+  assert.throws(() => new TestStack({ config: { tcpFastOpen: 4 } }), /tcpFastOpen/);
+  assert.throws(() => new TestStack({ config: { tcpFastOpenCacheEntries: 65537 } }), /tcpFastOpenCacheEntries/);
 });
 
 test('malformed Fast Open options make the option absent, never a dropped SYN or a trap', () => {
@@ -202,6 +204,117 @@ test('malformed Fast Open options make the option absent, never a dropped SYN or
   }
   assert.is(s.counter('drop.tcp.bad_options'), 0);
   assert.is(s.counter('tcp.tfo.bad_cookie'), 0);
+});
+
+
+// ---- client ----
+
+const SERVER_COOKIE = 'aabbccddeeff0011';
+
+/** A client stack; `open(data)` connects with Fast Open, writes `data` and returns { h, syn }. */
+function clientStack(config = { tcpFastOpen: 1 }) {
+  const s = new TestStack({ config });
+  s.learnPeer(PEER_IP, PEER_MAC);
+  return {
+    s,
+    open(data, nowUs = s.now) {
+      const h = s.x.tcpConnect(ipAddress(PEER_IP), 80, 0, 0, 0);
+      assert.is(s.x.tcpSetOption(h, Opt.FASTOPEN, 1, 0, 0), 0);
+      if (data) assert.is(s.write(h, data), data.length);
+      const out = s.poll(nowUs);
+      assert.is(out.length, 1);
+      return { h, syn: out[0].tcp };
+    },
+  };
+}
+const synAck = (syn, { ack = syn.seq + 1, cookie } = {}) =>
+  ipv4(tcp({ sport: 80, dport: syn.sport, flags: 'SA', seq: 7000, ack, win: 65535, options: { mss: 1460, fastOpen: cookie } }));
+
+test('client: no cookie cached: the SYN is a request without data; the SYN-ACK\'s cookie is cached; data after the handshake', () => {
+  const { s, open } = clientStack();
+  const { h, syn } = open('hello');
+  assert.is(syn.flags, 'S');
+  assert.is(syn.options.fastOpen, '');
+  assert.is(syn.payload.length, 0);
+  const out = s.input(synAck(syn, { cookie: SERVER_COOKIE }));
+  // The handshake's ACK carries the waiting data.
+  const data = out.filter((f) => f.tcp.payload.length > 0);
+  assert.is(data.length, 1);
+  assert.is(Buffer.from(data[0].tcp.payload).toString(), 'hello');
+  assert.is(data[0].tcp.seq, syn.seq + 1);
+  assert.is(s.counter('tcp.tfo.client_cookie_requests'), 1);
+  assert.is(s.counter('tcp.tfo.client_cookies_cached'), 1);
+  assert.is(s.counter('tcp.tfo.client_syn_data'), 0);
+  assert.is(s.info(h).flags & InfoFlag.FAST_OPEN, 0);
+});
+
+test('client: with the cookie cached the next SYN carries it and the data; the SYN-ACK acknowledges both', () => {
+  const { s, open } = clientStack();
+  const first = open(null);
+  s.input(synAck(first.syn, { cookie: SERVER_COOKIE }));
+  const { h, syn } = open('GET / HTTP/1.0\r\n\r\n');
+  assert.is(syn.flags, 'S');
+  assert.is(syn.options.fastOpen, SERVER_COOKIE);
+  assert.is(Buffer.from(syn.payload).toString(), 'GET / HTTP/1.0\r\n\r\n');
+  const out = s.input(synAck(syn, { ack: syn.seq + 1 + syn.payload.length }));
+  assert.is(out.length, 1);
+  assert.is(out[0].tcp.flags, 'A');
+  assert.is(out[0].tcp.payload.length, 0); // nothing sent twice
+  assert.is(s.counter('tcp.tfo.client_syn_data'), 1);
+  assert.is(s.counter('tcp.tfo.client_syn_data_acked'), 1);
+  const info = s.info(h);
+  assert.is(info.state, State.ESTABLISHED);
+  assert.is(info.flags & InfoFlag.FAST_OPEN, InfoFlag.FAST_OPEN);
+  assert.is(info.bytesOut, syn.payload.length);
+  assert.is(info.unsent, 0);
+  // Data is capped by the server's cached MSS minus 40 bytes of option room (as Linux).
+  const big = 'x'.repeat(3000);
+  const third = open(big);
+  assert.is(third.syn.payload.length, 1460 - 40);
+});
+
+test('client: a SYN-ACK that acknowledges only the SYN: the SYN data goes again right after the handshake (RFC 7413 4.2.2)', () => {
+  const { s, open } = clientStack();
+  s.input(synAck(open(null).syn, { cookie: SERVER_COOKIE }));
+  const { syn } = open('abcdef');
+  const out = s.input(synAck(syn));
+  const data = out.filter((f) => f.tcp.payload.length > 0);
+  assert.is(data.length, 1);
+  assert.is(data[0].tcp.seq, syn.seq + 1);
+  assert.is(Buffer.from(data[0].tcp.payload).toString(), 'abcdef');
+  assert.is(s.counter('tcp.tfo.client_syn_data_not_acked'), 1);
+  assert.is(s.counter('tcp.tfo.client_syn_data_acked'), 0);
+});
+
+test('client: a SYN with data that times out goes again without data or option, and the cookie is forgotten (RFC 7413 4.1.3.2)', () => {
+  const { s, open } = clientStack();
+  s.input(synAck(open(null).syn, { cookie: SERVER_COOKIE }));
+  const { h, syn } = open('payload', 1_000_000);
+  assert.is(syn.payload.length, 7);
+  const again = s.poll(1_000_000 + 1_000_000); // the initial RTO, 1 s (RFC 6298 2.1)
+  assert.is(again.length, 1);
+  assert.is(again[0].tcp.flags, 'S');
+  assert.is(again[0].tcp.seq, syn.seq);
+  assert.is(again[0].tcp.payload.length, 0);
+  assert.is(again[0].tcp.options.fastOpen, undefined);
+  assert.is(s.counter('tcp.tfo.fallbacks'), 1);
+  // The handshake completes; the data goes after it.
+  const out = s.input(synAck(syn));
+  const data = out.filter((f) => f.tcp.payload.length > 0);
+  assert.is(Buffer.from(data[0].tcp.payload).toString(), 'payload');
+  assert.is(s.info(h).state, State.ESTABLISHED);
+  // The next connection asks for a cookie again.
+  assert.is(open('x').syn.options.fastOpen, '');
+});
+
+test('client: the option only before the SYN leaves, and only with the client bit', () => {
+  const { s, open } = clientStack();
+  const { h } = open(null);
+  assert.is(s.x.tcpSetOption(h, Opt.FASTOPEN, 1, 0, 0), -Errno.EINVAL);
+  const off = new TestStack({ config: { tcpFastOpen: 2 } });
+  off.learnPeer(PEER_IP, PEER_MAC);
+  const h2 = off.x.tcpConnect(ipAddress(PEER_IP), 80, 0, 0, 0);
+  assert.is(off.x.tcpSetOption(h2, Opt.FASTOPEN, 1, 0, 0), -95); // EOPNOTSUPP
 });
 
 test.run();

@@ -69,7 +69,7 @@ function tcpOf(frame) {
   return frame.subarray(14 + ihl);
 }
 
-const HAS = { MSS: 1, WSCALE: 2, SACK_PERM: 4, SACK: 8, TS: 16 };
+const HAS = { MSS: 1, WSCALE: 2, SACK_PERM: 4, SACK: 8, TS: 16, FASTOPEN: 32 };
 const FLAGS = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16 };
 const OPT_ERR = { OK: 0, SHORT_LENGTH: -1, OVERRUN: -2, BAD_LENGTH: -3 };
 
@@ -272,6 +272,8 @@ function modelParse(opts) {
     if (kind === 3) { o.wscale = Math.min(b[2], 14); o.present |= HAS.WSCALE; }
     if (kind === 4) o.present |= HAS.SACK_PERM;
     if (kind === 8) { o.tsVal = b.readUInt32BE(2); o.tsEcr = b.readUInt32BE(6); o.present |= HAS.TS; }
+    // RFC 7413 4.1.1: a request (no cookie) or a 4..16-byte even cookie; other lengths: absent.
+    if (kind === 34 && (len === 2 || (len >= 6 && len <= 18 && len % 2 === 0))) o.present |= HAS.FASTOPEN;
     if (kind === 5) {
       if (len === 2 || (len - 2) % 8 !== 0) return { code: -3 };
       o.sack = [];
@@ -287,7 +289,7 @@ function modelParse(opts) {
 test('options: 20,000 random and mutated option lists agree with a reference parser, never trap', () => {
   const s = load();
   const r = rng(42);
-  const kinds = [0, 1, 2, 3, 4, 5, 8, 30, 254];
+  const kinds = [0, 1, 2, 3, 4, 5, 8, 30, 34, 254];
   const base = [...tcpOf(fixtureFrames[0]).subarray(20, 40)];
   for (let n = 0; n < 20000; n++) {
     let opts;

@@ -95,9 +95,10 @@ export enum Cfg {
   /** 1: offer and accept SACK (RFC 2018) on new connections; 0: never. Default 1. */
   TcpSack,
   /**
-   * TCP Fast Open (RFC 7413), bits as Linux's net.ipv4.tcp_fastopen: 2 = server (listeners
-   * that opt in with tcpListenFastOpen answer cookie requests and take data on SYNs with a valid
-   * cookie); bit 1 (client) is refused at init: the client side is not built. Default 0.
+   * TCP Fast Open (RFC 7413), bits as Linux's net.ipv4.tcp_fastopen: 1 = client (connections
+   * that opt in with TcpOpt.FASTOPEN request cookies and send data in SYNs with one), 2 =
+   * server (listeners that opt in with tcpListenFastOpen answer cookie requests and take data
+   * on SYNs with a valid cookie), 3 = both. Default 0.
    */
   TcpFastOpen,
   /** Fast Open cookie key (SipHash-2-4, 128 bits), words 0-3; the host fills them (seed or random). */
@@ -110,6 +111,8 @@ export enum Cfg {
    * outgoing connections and accept it on incoming ones; 2 accept it only. Default 2.
    */
   TcpEcn,
+  /** Client Fast Open cookie cache entries (servers remembered, RFC 7413 4.1.3), 0-65536. Default 64. */
+  TcpFastOpenCacheEntries,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -131,7 +134,7 @@ const CONFIG_KEYS =
   "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
   "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack," +
-  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn";
+  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn,tcpFastOpenCacheEntries";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -142,7 +145,7 @@ const DEFAULTS: StaticArray<u32> = [
   60000, 40, 6, 5, 900000, 1000,
   0, 0, 1, 1,
   0, 0, 0, 0, 0,
-  2,
+  2, 64,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -217,7 +220,8 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpChallengeAcksPerSec) < 1) return Cfg.TcpChallengeAcksPerSec + 1;
   if (cfg(Cfg.TsoMaxWirePacket) > 65535) return Cfg.TsoMaxWirePacket + 1;
   if (!ccAlgoBuilt(cfg(Cfg.TcpCongestion))) return Cfg.TcpCongestion + 1;
-  if (cfg(Cfg.TcpFastOpen) != 0 && cfg(Cfg.TcpFastOpen) != 2) return Cfg.TcpFastOpen + 1;
+  if (cfg(Cfg.TcpFastOpen) > 3) return Cfg.TcpFastOpen + 1;
+  if (cfg(Cfg.TcpFastOpenCacheEntries) > 65536) return Cfg.TcpFastOpenCacheEntries + 1;
   if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
   if (cfg(Cfg.TcpEcn) > 2) return Cfg.TcpEcn + 1;
   return 0;

@@ -109,6 +109,10 @@
 //       opt 3 KEEPCNT: a = unanswered probes before ETIMEDOUT (0 = 9).
 //       opt 4 USER_TIMEOUT: a = ms that sent data may stay unacknowledged before the
 //             connection fails with ETIMEDOUT (0 = Cfg.TcpUserTimeoutMs).
+//       opt 5 FASTOPEN: a = 1: this connection uses Fast Open (RFC 7413 4.1.3; tcp/fastopen.ts):
+//             its first SYN carries a cached cookie and the data written so far, or a cookie
+//             request. Only right after tcpConnect, before the next poll (-EINVAL after);
+//             -EOPNOTSUPP when Cfg.TcpFastOpen lacks the client bit 1.
 //       Returns 0, -EINVAL, -EBADF.
 //
 //   tcpInfoPtr(h: i32): usize
@@ -168,7 +172,7 @@ import { listenInit, listenOpen, listenerAccept, listenerClose } from "./listen"
 import { activeOpen, KEEPALIVE_COUNT } from "./connect";
 import { userClose, userAbort, sendFin } from "./close";
 import { windowOpened } from "./input";
-import { fastOpenServerOn, fastOpenCookie } from "./fastopen";
+import { fastOpenServerOn, fastOpenCookie, fastOpenClientOn, fastOpenInit } from "./fastopen";
 
 /** Linux errno values used by the TCP ABI (returned negated). */
 export namespace Errno {
@@ -193,6 +197,7 @@ export namespace TcpOpt {
   export const KEEPALIVE: i32 = 2;
   export const KEEPCNT: i32 = 3;
   export const USER_TIMEOUT: i32 = 4;
+  export const FASTOPEN: i32 = 5;
 }
 
 /** Bits of TcpInfo.flags. */
@@ -241,6 +246,7 @@ export function tcpInit(): void {
   tcbTableInit();
   timersInit(tcbCapacity());
   listenInit();
+  fastOpenInit();
   info = heap.alloc(INFO_BYTES);
   memory.fill(info, 0, INFO_BYTES);
 }
@@ -410,6 +416,13 @@ export function tcpSetOption(h: i32, opt: i32, a: u32, b: u32, c: u32): i32 {
     }
     case TcpOpt.USER_TIMEOUT: {
       t.userTimeoutMs = a == 0 ? cfg(Cfg.TcpUserTimeoutMs) : a;
+      return 0;
+    }
+    case TcpOpt.FASTOPEN: {
+      // Only before the first SYN leaves (as Linux's TCP_FASTOPEN_CONNECT, set before connect).
+      if (a > 1 || t.state != TcpState.SYN_SENT || t.sndMax != t.iss) return -Errno.EINVAL;
+      if (!fastOpenClientOn()) return -Errno.EOPNOTSUPP;
+      t.foClient = a;
       return 0;
     }
     default: return -Errno.EINVAL;

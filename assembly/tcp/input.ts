@@ -42,7 +42,7 @@ import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
 import { applySynOptions, connectionStartCc } from "./connect";
 import { ecnOnSynAck, ecnInput } from "./ecn";
 import { ipv4InputEcn } from "../iface/ipv4";
-import { fastOpenSyn, fastOpenChildDone } from "./fastopen";
+import { fastOpenSyn, fastOpenChildDone, fastOpenSynAck } from "./fastopen";
 import { connectionFail, connectionFree, enterTimeWait, finAfterHandshake, notifyHost } from "./close";
 import { Errno } from "./api";
 import { handoffClaim } from "../frame/handoff";
@@ -247,7 +247,10 @@ function synSentInput(t: Tcb, seg: usize, flags: u32, data: usize, dataLen: u32)
   t.sndWl2 = ack;
   if (hasAck) {
     ecnOnSynAck(t, flags);
+    const resendSynData = fastOpenSynAck(t, inOpts, ack);
     established(t, ack);
+    // RFC 7413 4.2.2: SYN data the SYN-ACK did not acknowledge goes again at once.
+    if (resendSynData) { t.sndNxt = t.sndUna; outputSchedule(t); }
     ackNow(t);
     notifyHost(t);
     if (dataLen > 0 || (flags & TCP_FIN) != 0) receiveSegment(t, seq + 1, flags, data, dataLen);

@@ -46,7 +46,7 @@ import { TcpState, isSynchronized } from "./state";
 import { seqGt, seqLt } from "./seq";
 import { rexmtArm, persistArm, timerUpdate } from "./timers";
 import { connectionFail, abortFlush } from "./close";
-import { fastOpenAddCookie } from "./fastopen";
+import { fastOpenAddCookie, fastOpenClientOption, fastOpenSynDataLen } from "./fastopen";
 
 const SEGS_OUT = defineCounter("tcp.tx.segments");
 const RETRANSMITS = defineCounter("tcp.tx.retransmits");
@@ -247,8 +247,10 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
       o.tsVal = tsNow();
       o.tsEcr = active ? 0 : t.tsRecent;
     }
-    // RFC 7413 4.1.2: a SYN-ACK answering a cookie request or a bad cookie carries our cookie.
+    // RFC 7413 4.1.2: a SYN-ACK answering a cookie request or a bad cookie carries our cookie;
+    // 4.1.3: our SYN carries a cached cookie or a request when the host asked for Fast Open.
     if (!active && (t.flags & TF.FASTOPEN_COOKIE) != 0) fastOpenAddCookie(t, o);
+    if (active && t.foClient != 0) fastOpenClientOption(t, o);
     // RFC 7323 2.2: the window in a SYN segment is never scaled.
     const w = t.rcvBufSize;
     window = w > 0xFFFF ? 0xFFFF : w;
@@ -380,11 +382,13 @@ export function tcpOutput(t: Tcb): bool {
     if (state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED) {
       if (t.sndNxt == t.iss) {
         const flags = state == TcpState.SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK_FLAG;
-        const r = emit(t, t.iss, flags, 0);
+        // RFC 7413 4.1.3: with a cached cookie, queued data rides in the first SYN.
+        const synData = state == TcpState.SYN_SENT ? fastOpenSynDataLen(t) : 0;
+        const r = emit(t, t.iss, flags, synData);
         if (r == 0) return false;
         if (!sent(t, r)) return true;
         if (t.backoff > 0) { bump(RETRANSMITS); t.retransmits++; }
-        t.sndNxt = t.iss + 1;
+        t.sndNxt = t.iss + 1 + synData;
         if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;
         if (t.backoff == 0) rttStartTiming(tcbRtt(t), t.iss + 1, now());
         else rttOnSynRetransmit(tcbRtt(t));

@@ -237,6 +237,10 @@ export namespace TF {
   foPending: u32;
   /** Fast Open child in SYN-RECEIVED: its listener's index + 1 (counted in its foPending); 0 = none. */
   foListener: u32;
+  /** 1: the host asked for Fast Open on this active open (TcpOpt.FASTOPEN, RFC 7413 4.1.3); 0 otherwise, or after a fallback. */
+  foClient: u32;
+  /** Bytes our first SYN carried (client Fast Open), 0 = none. */
+  foSynData: u32;
 
   // Statistics for the host.
   /** Payload bytes received in order. */

@@ -24,6 +24,7 @@ import { ccOnCongestionEvent, CC_RTO } from "./cc/hooks";
 import { sackClear } from "./sack";
 import { outputSchedule, sendProbe, sendRstInConnection, flightSize } from "./output";
 import { connectionFail, connectionFree } from "./close";
+import { fastOpenSynTimeout } from "./fastopen";
 
 const RTO_FIRED = defineCounter("tcp.timer.rto");
 const PERSIST_FIRED = defineCounter("tcp.timer.persist");
@@ -257,6 +258,8 @@ function rexmtFired(t: Tcb): void {
       connectionFail(t, Errno.ETIMEDOUT);
       return;
     }
+    // RFC 7413 4.1.3.2: a SYN with Fast Open data that timed out goes again without it.
+    if (state == TcpState.SYN_SENT) fastOpenSynTimeout(t);
   } else if (t.unackedSinceUs != NEVER && t0 - t.unackedSinceUs >= <i64>t.userTimeoutMs * 1000) {
     // RFC 9293 3.8.3: the user timeout expired with data unacknowledged.
     bump(TIMEOUTS);

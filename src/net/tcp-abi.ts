@@ -41,7 +41,7 @@ export const InfoFlag = {
 } as const;
 
 /** tcpSetOption option numbers. */
-export const TcpOption = { NODELAY: 1, KEEPALIVE: 2, KEEPCNT: 3, USER_TIMEOUT: 4 } as const;
+export const TcpOption = { NODELAY: 1, KEEPALIVE: 2, KEEPCNT: 3, USER_TIMEOUT: 4, FASTOPEN: 5 } as const;
 
 /** tcpShutdown `how`. */
 export const Shut = { RD: 0, WR: 1, RDWR: 2 } as const;

@@ -63,12 +63,14 @@ export interface TcpSettings {
    */
   ecn?: 0 | 1 | 2;
   /**
-   * TCP Fast Open (RFC 7413), server side (default false): with true, servers created with
-   * `createServer({ fastOpen: { queue } })` give cookies and take data on SYNs that carry a
-   * valid one. The cookie key is derived from the seed with a virtual clock, else random.
-   * The client side (data in our own SYNs) is not built.
+   * TCP Fast Open (RFC 7413; default false): true for both sides, or 'server' / 'client'.
+   * Server: servers created with `createServer({ fastOpen: { queue } })` give cookies and
+   * take data on SYNs that carry a valid one (the cookie key is derived from the seed with a
+   * virtual clock, else random). Client: `net.connect({ ..., fastOpen: true })` sockets ask
+   * for a cookie, and once one is cached for the server, what is written before the
+   * connection completes goes in the SYN.
    */
-  fastOpen?: boolean;
+  fastOpen?: boolean | 'server' | 'client';
   /** Default of `socket.setNoDelay()` for new sockets (default false: Nagle on). */
   noDelay?: boolean;
 }
@@ -412,11 +414,13 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     slots.set('tcpEcn', tcp.ecn);
   }
   if (tcp.fastOpen !== undefined) {
-    if (typeof tcp.fastOpen !== 'boolean') throw typeError(`options.tcp.fastOpen must be a boolean, got ${describe(tcp.fastOpen)}`);
-    if (tcp.fastOpen) {
-      // Cfg.TcpFastOpen bit 2 (server), as Linux's tcp_fastopen; the 128-bit SipHash key of
-      // the cookies (RFC 7413 4.1.2): repeatable from the seed on a virtual clock, else random.
-      slots.set('tcpFastOpen', 2);
+    const bits = tcp.fastOpen === true ? 3 : tcp.fastOpen === false ? 0 : tcp.fastOpen === 'server' ? 2 : tcp.fastOpen === 'client' ? 1 : -1;
+    if (bits < 0) throw typeError(`options.tcp.fastOpen must be true, false, 'server' or 'client', got ${describe(tcp.fastOpen)}`);
+    // Cfg.TcpFastOpen bits as Linux's tcp_fastopen: 1 client, 2 server.
+    slots.set('tcpFastOpen', bits);
+    if ((bits & 2) !== 0) {
+      // The 128-bit SipHash key of the cookies (RFC 7413 4.1.2): repeatable from the seed on
+      // a virtual clock, else random.
       const key = clock.virtual
         ? createHash('sha256').update(`wasm-tcpip tcp fast open key ${seed}`).digest()
         : randomBytes(16);
