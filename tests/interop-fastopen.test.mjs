@@ -1,14 +1,20 @@
-// Interop with the Linux kernel's TCP Fast Open client (RFC 7413) across net_tap (root; CI
-// runs it): the kernel's `curl --tcp-fastopen` asks a server on the stack (createServer with
+// Interop with the Linux kernel's TCP Fast Open (RFC 7413) across net_tap (root; CI runs it).
+// (a) The kernel's `curl --tcp-fastopen` asks a server on the stack (createServer with
 // `fastOpen`, stack `tcp: { fastOpen: true }`) twice. The first connection's SYN carries a
 // cookie request and the stack's SYN-ACK a cookie; the second SYN carries that cookie and the
 // HTTP request, which the server's application reads before the handshake completes (the
-// child is accepted with the data readable). A capture on tap wtap45 shows both SYNs' options
-// and payloads; the stack's counters agree. net.ipv4.tcp_fastopen is set to 3 (client and
-// server) for the run and restored after (it is global to the network namespace).
+// child is accepted with the data readable).
+// (b) The stack's `net.connect({ fastOpen: true })` talks twice to a kernel server (python3,
+// socket option TCP_FASTOPEN): the first SYN asks for a cookie, the kernel's SYN-ACK gives
+// one, the second SYN carries it with the request and the kernel acknowledges the data in its
+// SYN-ACK. Captures on tap wtap45 show the SYNs' options and payloads; the counters agree.
+// net.ipv4.tcp_fastopen is set to 3 (client and server) for the run and restored after (it is
+// global to the network namespace).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +23,38 @@ import { tapOrSkip, openTap, run, startCapture, checkCapture, notedNegativeZero 
 const FILE = 'tests/interop-fastopen.test.mjs';
 const TAP = 45;
 const HTTP_PORT = 8080;
+const KERNEL_PORT = 9090;
+
+/**
+ * A TCP Fast Open server in the kernel (qlen 16) on `addr`:KERNEL_PORT answering each
+ * connection with 'ok:' + what it read; prints 'ready' once listening.
+ */
+const KERNEL_SERVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+s.bind((sys.argv[1], ${KERNEL_PORT}))
+s.listen(16)
+print('ready', flush=True)
+while True:
+    c, _ = s.accept()
+    data = c.recv(4096)
+    c.sendall(b'ok:' + data)
+    c.close()
+`;
+
+/** SYN segments of a capture: [{ fromStack, ack, len, fo, cookie, seq, ackNo }]. */
+async function synsOf(pcap, stackAddr) {
+  const fields = ['ip.src', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.len', 'tcp.option_kind', 'tcp.options.tfo.cookie', 'tcp.seq_raw', 'tcp.ack_raw'];
+  const r = await run('tshark', ['-n', '-r', pcap, '-Y', 'tcp.flags.syn == 1', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,',
+    ...fields.flatMap((f) => ['-e', f])]);
+  if (r.code !== 0) throw new Error(`tshark -r ${pcap} failed: ${r.err.trim()}`);
+  return r.out.split('\n').filter(Boolean).map((line) => {
+    const [src, , ack, len, kinds, cookie, seq, ackNo] = line.split('\t');
+    return { fromStack: src === stackAddr, ack: ack === '1' || ack === 'True', len: Number(len), fo: (kinds ?? '').split(',').includes('34'), cookie: cookie ?? '', seq: Number(seq), ackNo: Number(ackNo) };
+  });
+}
 const SYSCTL = '/proc/sys/net/ipv4/tcp_fastopen';
 
 if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
@@ -75,15 +113,8 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     assert.match(accepted[1].request, /^GET \/ HTTP\/1\.1\r\n/);
 
     // The capture: SYNs from the kernel and SYN-ACKs from the stack, with the Fast Open option.
-    const fields = ['ip.src', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.len', 'tcp.option_kind', 'tcp.options.tfo.cookie', 'tcp.seq_raw', 'tcp.ack_raw'];
-    const r = await run('tshark', ['-n', '-r', pcap, '-Y', 'tcp.flags.syn == 1', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,',
-      ...fields.flatMap((f) => ['-e', f])]);
-    assert.is(r.code, 0, r.err);
-    const syns = r.out.split('\n').filter(Boolean).map((line) => {
-      const [src, , ack, len, kinds, cookie, seq, ackNo] = line.split('\t');
-      return { fromStack: src === plan.stack, ack: ack === '1' || ack === 'True', len: Number(len), fo: (kinds ?? '').split(',').includes('34'), cookie: cookie ?? '', seq: Number(seq), ackNo: Number(ackNo) };
-    });
-    assert.is(syns.length, 4, r.out);
+    const syns = await synsOf(pcap, plan.stack);
+    assert.is(syns.length, 4, JSON.stringify(syns));
     const [syn1, synAck1, syn2, synAck2] = syns;
     // 1: the kernel asks for a cookie (empty option, no data); the stack's SYN-ACK gives one.
     assert.equal([syn1.fromStack, syn1.fo, syn1.cookie, syn1.len], [false, true, '', 0]);
@@ -97,6 +128,52 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     const seen = await checkCapture(pcap, plan.stack);
     assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
     notedNegativeZero(seen);
+  });
+
+  test('stack connect({ fastOpen: true }) to a kernel Fast Open server: the second request rides in the SYN and is acknowledged', async () => {
+    const py = spawn('setpriv', ['--pdeathsig', 'TERM', 'python3', '-c', KERNEL_SERVER, plan.kernel], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+      const first = await lines.next();
+      assert.is(first.value, 'ready');
+      const pcap = join(dir, 'fastopen-client.pcap');
+      const capture = await startCapture(plan.iface, pcap);
+      const before = stack.counters();
+      const ask = (request) => new Promise((resolve, reject) => {
+        const sock = stack.net.connect({ host: plan.kernel, port: KERNEL_PORT, fastOpen: true });
+        sock.write(request);
+        const chunks = [];
+        sock.on('data', (d) => chunks.push(d));
+        sock.on('end', () => resolve(Buffer.concat(chunks).toString()));
+        sock.on('error', reject);
+      });
+      assert.is(await ask('first'), 'ok:first');
+      assert.is(await ask('second'), 'ok:second');
+      await new Promise((r) => setTimeout(r, 200)); // the last ACKs into the capture
+      await capture.stop();
+      const c = stack.counters();
+      const delta = (name) => c[name] - (before[name] ?? 0);
+      assert.is(delta('tcp.tfo.client_cookie_requests'), 1);
+      assert.is(delta('tcp.tfo.client_cookies_cached'), 1);
+      assert.is(delta('tcp.tfo.client_syn_data'), 1);
+      assert.is(delta('tcp.tfo.client_syn_data_acked'), 1);
+      assert.is(delta('tcp.tfo.fallbacks'), 0);
+
+      const syns = await synsOf(pcap, plan.stack);
+      assert.is(syns.length, 4, JSON.stringify(syns));
+      const [syn1, synAck1, syn2, synAck2] = syns;
+      assert.equal([syn1.fromStack, syn1.fo, syn1.cookie, syn1.len], [true, true, '', 0]);
+      assert.equal([synAck1.fromStack, synAck1.ack, synAck1.fo], [false, true, true]);
+      assert.ok(synAck1.cookie.length > 0, 'the kernel gave a cookie');
+      assert.equal([syn2.fromStack, syn2.fo, syn2.cookie, syn2.len], [true, true, synAck1.cookie, 'second'.length]);
+      assert.is(synAck2.fromStack, false);
+      assert.is(synAck2.ackNo, (syn2.seq + 1 + syn2.len) >>> 0, 'the kernel acknowledged the SYN data');
+      const seen = await checkCapture(pcap, plan.stack);
+      assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
+      notedNegativeZero(seen);
+    } finally {
+      py.kill('SIGTERM');
+    }
   });
 }
 
