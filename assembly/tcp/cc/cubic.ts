@@ -27,7 +27,9 @@
 //   avoidance stage after it takes K = 0 and W_max = cwnd_epoch (W_max = 0 marks that).
 // - Idle (5.8; as Linux, which keeps idle time out of t): after an idle period longer than
 //   an RTO, cwnd = min(cwnd, IW) (RFC 5681 4.1, as NewReno) and the epoch restarts, so the
-//   idle time never counts as growth. Shorter application-limited gaps are not seen here.
+//   idle time never counts as growth. While the flight does not use cwnd (application or
+//   receive window limited), ACKs do not reach this code at all (hooks.ts ccRateLimited,
+//   5.8), but the epoch's clock runs on: growth resumes at W_cubic(t), within 1.5 * cwnd.
 //
 // Maths in f64 (no trap on any value), results clamped to [SMSS, 2^30] before conversion.
 //

@@ -21,6 +21,8 @@
 //   (RFC 5681 3.1).
 // - ECN-Echo: ssthresh = max(FlightSize / 2, 2 * SMSS), cwnd = ssthresh (RFC 3168 6.1.2).
 // - Idle longer than an RTO: cwnd = min(cwnd, IW) (RFC 5681 4.1's restart window).
+// - No increase from ACKs of a flight that did not use cwnd (RFC 7661 4.3; the hook table
+//   filters them, hooks.ts ccRateLimited).
 //
 // Guarantees: cwnd stays within [SMSS, 2^30]; nothing allocates.
 
