@@ -23,7 +23,7 @@ export const SYMBOLS: Record<string, number> = {
   IPPROTO_IP: 0, IPPROTO_TCP: 6, IPPROTO_UDP: 17, IPPROTO_ICMP: 1,
   SOL_SOCKET: 1, SOL_TCP: 6, SOL_IP: 0,
   SO_REUSEADDR: 2, SO_ERROR: 4, SO_SNDBUF: 7, SO_RCVBUF: 8, SO_KEEPALIVE: 9, SO_LINGER: 13, SO_REUSEPORT: 15,
-  TCP_NODELAY: 1, TCP_MAXSEG: 2, TCP_KEEPIDLE: 4, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 6, TCP_USER_TIMEOUT: 18, TCP_FASTOPEN: 23,
+  TCP_NODELAY: 1, TCP_MAXSEG: 2, TCP_KEEPIDLE: 4, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 6, TCP_USER_TIMEOUT: 18, TCP_FASTOPEN: 23, TCP_FASTOPEN_CONNECT: 30,
   F_GETFL: 3, F_SETFL: 4, O_RDONLY: 0, O_WRONLY: 1, O_RDWR: 2, O_NONBLOCK: 0x800,
   POLLIN: 0x1, POLLPRI: 0x2, POLLOUT: 0x4, POLLERR: 0x8, POLLHUP: 0x10, POLLNVAL: 0x20,
   POLLRDNORM: 0x40, POLLRDBAND: 0x80, POLLWRNORM: 0x100, POLLWRBAND: 0x200, POLLRDHUP: 0x2000,
@@ -86,11 +86,15 @@ interface Sock {
   readShut: boolean;
   /** UDP: the default destination set by connect(). */
   udpPeer?: { addr: number; port: number };
+  /** TCP_FASTOPEN_CONNECT: the destination of a connect() whose SYN waits for the first write. */
+  deferredConnect?: { addr: number; port: number };
   opts: {
     reuseaddr: number; sndbuf: number; rcvbuf: number; keepalive: number; keepidle: number; keepintvl: number;
     keepcnt: number; nodelay: number; maxseg: number; userTimeout: number; linger: { onoff: number; linger: number };
     /** TCP_FASTOPEN queue length of a listener (RFC 7413 5.1), 0 = off. */
     fastOpen: number;
+    /** TCP_FASTOPEN_CONNECT (RFC 7413 4.1.3 client): connect() returns at once, the SYN leaves with the first write. */
+    fastOpenConnect: number;
   };
 }
 
@@ -232,7 +236,7 @@ export class SocketTable {
       fd: this.lowestFreeFd(), kind, nonblock, handle: -1, role: 'new', errorReported: false, readShut: false,
       opts: opts ? { ...opts, linger: { ...opts.linger } } : {
         reuseaddr: 0, sndbuf: 0, rcvbuf: 0, keepalive: 0, keepidle: 0, keepintvl: 0, keepcnt: 0, nodelay: 0, maxseg: 0,
-        userTimeout: 0, linger: { onoff: 0, linger: 0 }, fastOpen: 0,
+        userTimeout: 0, linger: { onoff: 0, linger: 0 }, fastOpen: 0, fastOpenConnect: 0,
       },
     };
     this.socks.set(s.fd, s);
@@ -346,6 +350,13 @@ export class SocketTable {
         }
         if (s.role === 'listener') return this.fail(ERRNO.EISCONN);
         const a = this.sockaddr(args[1], this.ctx.remoteIp, this.ctx.connectPort);
+        if (s.opts.fastOpenConnect) {
+          // As Linux's TCP_FASTOPEN_CONNECT: connect() succeeds at once and the connection
+          // opens at the first write, whose data the SYN carries when a cookie is cached.
+          if (s.deferredConnect) return this.fail(ERRNO.EALREADY);
+          s.deferredConnect = a;
+          return { ret: 0 };
+        }
         const h = this.abi().tcpConnect(a.addr, a.port, s.bound?.port ?? 0, s.opts.sndbuf, s.opts.rcvbuf);
         if (h < 0) return this.fail(-h);
         s.handle = h;
@@ -410,6 +421,18 @@ export class SocketTable {
           : s.udpPeer;
         if (!to) return this.fail(ERRNO.EDESTADDRREQ);
         return this.udpSend(s, to.addr, to.port, want);
+      }
+      if (s.role === 'new' && s.deferredConnect) {
+        // TCP_FASTOPEN_CONNECT: the deferred connect happens now, the data goes in the SYN.
+        const a = s.deferredConnect;
+        s.deferredConnect = undefined;
+        const h = this.abi().tcpConnect(a.addr, a.port, s.bound?.port ?? 0, s.opts.sndbuf, s.opts.rcvbuf);
+        if (h < 0) return this.fail(-h);
+        s.handle = h;
+        s.role = 'connection';
+        this.applyOptions(s);
+        const r = this.abi().tcpSetOption(h, TcpOption.FASTOPEN, 1, 0, 0);
+        if (r < 0) return this.fail(-r);
       }
       if (s.role !== 'connection') return this.fail(s.role === 'new' ? ERRNO.EPIPE : ERRNO.ENOTCONN);
       const tcp = this.abi();
@@ -533,6 +556,10 @@ export class SocketTable {
             }
             return { ret: 0 };
           }
+          case SYMBOLS.TCP_FASTOPEN_CONNECT:
+            if (s.role !== 'new') return this.fail(ERRNO.EINVAL);
+            o.fastOpenConnect = v ? 1 : 0;
+            return { ret: 0 };
           case SYMBOLS.TCP_MAXSEG:
             o.maxseg = v;
             this.ctx.warn(`TCP_MAXSEG=${v} is recorded but not applied: the stack's socket ABI has no per-socket MSS clamp`);

@@ -24,8 +24,8 @@ export const SYSCTL_RULES: readonly SysctlRule[] = [
   { sysctl: 'net.ipv4.tcp_wmem', meaning: 'tcpSendBuffer = the middle (default) value', map: (f) => (f.length === 3 ? [['tcpSendBuffer', f[1]]] : 'expects "min default max"') },
   {
     sysctl: 'net.ipv4.tcp_fastopen',
-    meaning: 'tcpFastOpen = 2 when the server bit (2) is set, else 0 (the client bit 1 and the 0x200/0x400 flags have no equivalent: the stack has only the server side, with cookies)',
-    map: (f) => (f.length === 1 ? [['tcpFastOpen', (f[0] & 2) !== 0 ? 2 : 0]] : `expects one number, got ${f.length}`),
+    meaning: 'tcpFastOpen = the client (1) and server (2) bits (the 0x200/0x400 flags have no equivalent: cookies are always used)',
+    map: (f) => (f.length === 1 ? [['tcpFastOpen', f[0] & 3]] : `expects one number, got ${f.length}`),
   },
   { sysctl: 'net.ipv4.tcp_ecn', meaning: 'tcpEcn (0 off, 1 request and accept, 2 accept only; same values)', map: one('tcpEcn') },
   { sysctl: 'net.ipv4.tcp_syn_retries', meaning: 'tcpSynRetries', map: one('tcpSynRetries') },
