@@ -118,6 +118,13 @@ test('valid cookie + data: child readable in the accept queue before the ACK of 
   assert.is(s.info(h).bytesIn, payload.length);
 });
 
+test('the SYN-ACK\'s window leaves out the SYN data already in the receive ring', () => {
+  const { s } = fastOpenStack({ config: { ...FO_CONFIG, tcpRecvBuffer: 1024 } });
+  const out = s.input(syn({ fastOpen: expectedCookie(PEER_IP), payload: 'x'.repeat(100) }));
+  assert.is(out[0].tcp.ack, 1101);
+  assert.is(out[0].tcp.win, 1024 - 100);
+});
+
 test('the SYN+data retransmitted (SYN-ACK lost): the same SYN-ACK again, the data kept once', () => {
   const { s, l } = fastOpenStack();
   const first = s.input(syn({ fastOpen: expectedCookie(PEER_IP), payload: 'abc' }));
@@ -284,6 +291,18 @@ test('client: a SYN-ACK that acknowledges only the SYN: the SYN data goes again 
   assert.is(Buffer.from(data[0].tcp.payload).toString(), 'abcdef');
   assert.is(s.counter('tcp.tfo.client_syn_data_not_acked'), 1);
   assert.is(s.counter('tcp.tfo.client_syn_data_acked'), 0);
+});
+
+test('client: a SYN-ACK that acknowledges part of the SYN data: the rest goes after the handshake', () => {
+  const { s, open } = clientStack();
+  s.input(synAck(open(null).syn, { cookie: SERVER_COOKIE }));
+  const { h, syn } = open('abcdef');
+  const out = s.input(synAck(syn, { ack: syn.seq + 4 }));
+  const data = out.filter((f) => f.tcp.payload.length > 0);
+  assert.is(data.length, 1);
+  assert.is(data[0].tcp.seq, syn.seq + 4);
+  assert.is(Buffer.from(data[0].tcp.payload).toString(), 'def');
+  assert.is(s.info(h).bytesOut, 3);
 });
 
 test('client: a SYN with data that times out goes again without data or option, and the cookie is forgotten (RFC 7413 4.1.3.2)', () => {

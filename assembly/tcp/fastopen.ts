@@ -205,7 +205,7 @@ export function fastOpenClientOption(t: Tcb, o: TcpOptions): void {
 /**
  * Client: the SYN-ACK of `t` arrived (before the handshake's state change): a cookie it
  * carries is cached with the server's MSS. Returns true when SYN data was sent and the
- * SYN-ACK did not acknowledge it (`ack` is only ISS + 1): the caller sends it again.
+ * SYN-ACK did not acknowledge all of it: the caller sends the rest again.
  */
 export function fastOpenSynAck(t: Tcb, o: TcpOptions, ack: u32): bool {
   if (t.foClient == 0) return false;
@@ -223,12 +223,16 @@ export function fastOpenSynAck(t: Tcb, o: TcpOptions, ack: u32): bool {
   }
   const sent = t.foSynData;
   if (sent == 0) return false;
-  if (ack == t.iss + 1 + sent) {
+  // The caller checked ISS < ack <= SND.MAX = ISS + 1 + sent. The send ring holds data from
+  // SND.UNA: the acknowledged part of the SYN data leaves it.
+  const acked = ack - (t.iss + 1);
+  if (acked > 0) {
+    ringConsume(tcbSendRing(t), acked);
+    t.bytesOut += acked;
+  }
+  if (acked == sent) {
     bump(CLIENT_SYN_DATA_ACKED);
     t.flags |= TF.FASTOPEN;
-    // The send ring holds data from SND.UNA: the acknowledged SYN data leaves it.
-    ringConsume(tcbSendRing(t), sent);
-    t.bytesOut += sent;
     return false;
   }
   bump(CLIENT_SYN_DATA_NOT_ACKED);

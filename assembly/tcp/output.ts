@@ -251,8 +251,9 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
     // 4.1.3: our SYN carries a cached cookie or a request when the host asked for Fast Open.
     if (!active && (t.flags & TF.FASTOPEN_COOKIE) != 0) fastOpenAddCookie(t, o);
     if (active && t.foClient != 0) fastOpenClientOption(t, o);
-    // RFC 7323 2.2: the window in a SYN segment is never scaled.
-    const w = t.rcvBufSize;
+    // RFC 7323 2.2: the window in a SYN segment is never scaled. The receive ring may hold
+    // Fast Open data already (RFC 7413 4.2.2).
+    const w = t.rcvBufSize - ringLength(tcbRecvRing(t));
     window = w > 0xFFFF ? 0xFFFF : w;
     t.rcvAdv = t.rcvNxt + window;
   } else {
