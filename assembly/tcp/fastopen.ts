@@ -173,7 +173,7 @@ export function fastOpenChildDone(t: Tcb): void {
 
 /**
  * Client, first SYN of `t` (`foClient` set): how many queued bytes go in it (0 without a
- * cached cookie). Remembers the amount in `t.foSynData`; counted.
+ * cached cookie). Remembers the amount in `t.foSynData`.
  */
 export function fastOpenSynDataLen(t: Tcb): u32 {
   if (t.foClient == 0 || t.backoff != 0) return 0;
@@ -184,8 +184,14 @@ export function fastOpenSynDataLen(t: Tcb): u32 {
   const queued = ringLength(tcbSendRing(t));
   const n = queued < room ? queued : room;
   t.foSynData = n;
-  if (n > 0) bump(CLIENT_SYN_DATA);
   return n;
+}
+
+/** Client: `t`'s first SYN left (counted here, once, whatever the TX ring made us retry). */
+export function fastOpenSynSent(t: Tcb): void {
+  if (t.foClient == 0 || t.backoff != 0) return;
+  if (t.foSynData > 0) bump(CLIENT_SYN_DATA);
+  else if (cacheFind(t.remoteAddr) == 0) bump(CLIENT_REQUESTS);
 }
 
 /** Client: the Fast Open option of `t`'s first SYN: the cached cookie, or a request. */
@@ -194,7 +200,6 @@ export function fastOpenClientOption(t: Tcb, o: TcpOptions): void {
   const e = cacheFind(t.remoteAddr);
   if (e == 0) {
     o.foLen = 0;
-    bump(CLIENT_REQUESTS);
   } else {
     o.foLen = load<u32>(e, E_LEN);
     memory.copy(o.foCookiePtr(), e + E_COOKIE, <usize>o.foLen);

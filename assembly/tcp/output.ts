@@ -46,7 +46,7 @@ import { TcpState, isSynchronized } from "./state";
 import { seqGt, seqLt } from "./seq";
 import { rexmtArm, persistArm, timerUpdate } from "./timers";
 import { connectionFail, abortFlush } from "./close";
-import { fastOpenAddCookie, fastOpenClientOption, fastOpenSynDataLen } from "./fastopen";
+import { fastOpenAddCookie, fastOpenClientOption, fastOpenSynDataLen, fastOpenSynSent } from "./fastopen";
 
 const SEGS_OUT = defineCounter("tcp.tx.segments");
 const RETRANSMITS = defineCounter("tcp.tx.retransmits");
@@ -388,6 +388,7 @@ export function tcpOutput(t: Tcb): bool {
         const r = emit(t, t.iss, flags, synData);
         if (r == 0) return false;
         if (!sent(t, r)) return true;
+        if (state == TcpState.SYN_SENT) fastOpenSynSent(t);
         if (t.backoff > 0) { bump(RETRANSMITS); t.retransmits++; }
         t.sndNxt = t.iss + 1 + synData;
         if (seqGt(t.sndNxt, t.sndMax)) t.sndMax = t.sndNxt;
