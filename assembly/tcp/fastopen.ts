@@ -3,7 +3,7 @@
 // in the SYN when a cookie for the server is cached.
 //
 // Server guarantees:
-// - Only with Cfg.TcpFastOpen bit 2 and on listeners that opted in (TcpOpt.FASTOPEN with a
+// - Only with Cfg.TcpFastOpen bit 2 and on listeners that opted in (tcpListenFastOpen with a
 //   queue length); everywhere else the option is ignored and a SYN is a plain SYN.
 // - The cookie is SipHash-2-4 (util/siphash.ts) of the client's IPv4 address under the
 //   128-bit key of Cfg.TcpFastOpenKey0..3, truncated to 8 bytes (RFC 7413 4.1.2: a MAC of
@@ -26,8 +26,8 @@
 //   allocated at init, keyed by server address, the oldest entry replaced).
 // - SYN data the SYN-ACK does not acknowledge is sent again at once after the handshake
 //   (RFC 7413 4.2.2); a SYN with data that times out goes again without data or option and
-//   the cookie is forgotten (RFC 7413 4.1.3.2, as Linux's tcp_fastopen_active_disable_ofo
-//   spirit: a middlebox may drop SYNs with data).
+//   the cookie is forgotten (RFC 7413 4.1.3: a path may drop SYNs with data; Linux also
+//   retransmits the SYN without its data).
 // Nothing allocates after init.
 
 import { cfg, Cfg } from "../abi/config";
@@ -56,7 +56,7 @@ const CLIENT_SYN_DATA = defineCounter("tcp.tfo.client_syn_data");
 const CLIENT_SYN_DATA_ACKED = defineCounter("tcp.tfo.client_syn_data_acked");
 /** Client: SYN-ACKs that acknowledged only the SYN: the data went again after the handshake. */
 const CLIENT_SYN_DATA_NOT_ACKED = defineCounter("tcp.tfo.client_syn_data_not_acked");
-/** Client: a SYN with data timed out; sent again without, cookie forgotten (RFC 7413 4.1.3.2). */
+/** Client: a SYN with data timed out; sent again without, cookie forgotten (RFC 7413 4.1.3). */
 const FALLBACKS = defineCounter("tcp.tfo.fallbacks");
 
 /** Bytes of the cookies we issue. */
@@ -246,7 +246,7 @@ export function fastOpenSynAck(t: Tcb, o: TcpOptions, ack: u32): bool {
 
 /**
  * Client: the retransmission timer fired in SYN-SENT. A SYN that carried data goes again as a
- * plain SYN (no option, no data) and the server's cookie is forgotten (RFC 7413 4.1.3.2).
+ * plain SYN (no option, no data) and the server's cookie is forgotten (RFC 7413 4.1.3).
  */
 export function fastOpenSynTimeout(t: Tcb): void {
   if (t.foClient == 0 || t.foSynData == 0) return;

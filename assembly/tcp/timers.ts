@@ -258,7 +258,7 @@ function rexmtFired(t: Tcb): void {
       connectionFail(t, Errno.ETIMEDOUT);
       return;
     }
-    // RFC 7413 4.1.3.2: a SYN with Fast Open data that timed out goes again without it.
+    // RFC 7413 4.1.3: a SYN with Fast Open data that timed out goes again without it.
     if (state == TcpState.SYN_SENT) fastOpenSynTimeout(t);
   } else if (t.unackedSinceUs != NEVER && t0 - t.unackedSinceUs >= <i64>t.userTimeoutMs * 1000) {
     // RFC 9293 3.8.3: the user timeout expired with data unacknowledged.
