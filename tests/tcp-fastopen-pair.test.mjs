@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stackPair, once, collect } from './net-pair.mjs';
+import { createStack, MemoryLink } from '../dist/index.js';
 
 const ONE_WAY_US = 10_000;
 
@@ -67,6 +68,14 @@ test('connect({ fastOpen: true }) on a stack without the client side: ERR_WASM_T
   assert.is(err2.code, 'ERR_WASM_TCPIP_FASTOPEN_OFF');
   srv.close();
   await Promise.all([server.close(), client.close()]);
+});
+
+test('createStack: tcp.fastOpen takes true, false, \'server\' or \'client\'', async () => {
+  const [a] = MemoryLink.pair({ seed: 1 });
+  let err = null;
+  try { await createStack({ link: a, address: '10.0.0.1/24', tcp: { fastOpen: 'both' } }); } catch (e) { err = e; }
+  assert.ok(err instanceof TypeError);
+  assert.match(err.message, /options\.tcp\.fastOpen must be true, false, 'server' or 'client'/);
 });
 
 test.run();

@@ -176,7 +176,7 @@ export class Server extends EventEmitter implements Endpoint {
       if (r < 0) {
         this.ctx.tcp.close(h);
         const err = r === -Errno.EOPNOTSUPP
-          ? projectError('ERR_WASM_TCPIP_FASTOPEN_OFF', 'this server asks for TCP Fast Open but the stack has it off: create the stack with { tcp: { fastOpen: true } }')
+          ? projectError('ERR_WASM_TCPIP_FASTOPEN_OFF', "this server asks for TCP Fast Open but the stack has it off: create the stack with { tcp: { fastOpen: true } } (or 'server')")
           : errnoException(r, 'listen', host, port, true);
         process.nextTick(() => this.emit('error', err));
         return this;
