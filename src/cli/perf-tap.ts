@@ -11,7 +11,8 @@
 // - `retransmits` sums the kernel sender's retransmitted segments (`retrans` of `ss -ti`,
 //   read while the connection is still established, after the sink acknowledged every byte)
 //   and the stack's own retransmission counters; `congestion` is the kernel connection's
-//   congestion control, from the same `ss -ti` line.
+//   congestion control, from the same `ss -ti` line; `ecnReductions` counts the CWR flags the
+//   stack received (one per reduction of the kernel's window for ECN-Echo, RFC 3168 6.1.2).
 // - The tap (and its kernel-side address) exists only while the command runs; every way it
 //   can fail to start (not root, no DPDK, the interface taken) is an error naming the fix.
 
@@ -99,6 +100,8 @@ export async function perfTap(o: TapPerfOptions): Promise<PerfResult> {
     return {
       link: 'tap', bytes: o.bytes, seconds, goodputMbps: (received * 8) / seconds / 1e6,
       retransmits: report.retransmits + stackRetransmits,
+      // The kernel marks each window reduction for ECN-Echo with one CWR (RFC 3168 6.1.2).
+      ecnReductions: stack.counters()['tcp.ecn.cwr_received'] ?? 0,
       intact: received === o.bytes && report.sent === o.bytes && sha256 === report.sha256,
       received, sha256, seed: o.seed, congestion: report.congestion, clock: 'real',
     };

@@ -51,8 +51,11 @@ export interface PerfResult {
   seconds: number;
   goodputMbps: number;
   retransmits: number;
-  /** Memory link: the sender's window reductions for ECN-Echo (its connection requests ECN). */
-  ecnReductions?: number;
+  /**
+   * The sender's window reductions for ECN-Echo: counted by the sending stack on the memory
+   * link (its connection requests ECN), from the CWR flags the stack received on the tap.
+   */
+  ecnReductions: number;
   intact: boolean;
   received: number;
   sha256: string;
