@@ -5,39 +5,13 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { loadParts } from './support/tcpparts.mjs';
 import { createHash } from 'node:crypto';
 import { createStack, MemoryLink, VirtualClock } from '../dist/index.js';
 import { seededChunks, seededSha256 } from '../dist/util/seeded-bytes.js';
 
-const compiled = new WebAssembly.Module(readFileSync(new URL('../build/tcpparts-test.wasm', import.meta.url)));
-
-function readString(memory, ptr) {
-  const len = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
-  return Buffer.from(memory.buffer, ptr, len).toString('utf16le');
-}
-
 /** A fresh parts instance, initialised with the default config. */
-function load() {
-  let x;
-  const instance = new WebAssembly.Instance(compiled, {
-    env: {
-      abort(msg, file, line, col) {
-        throw new Error(`abort: ${readString(x.memory, msg)} at ${readString(x.memory, file)}:${line}:${col}`);
-      },
-    },
-  });
-  x = instance.exports;
-  x.configReset();
-  assert.is(x.partsInit(), 0);
-  const names = readString(x.memory, x.counterNames()).split(',');
-  const counter = (name) => {
-    const i = names.indexOf(name);
-    if (i < 0) throw new Error(`no counter ${name}`);
-    return Number(new DataView(x.memory.buffer).getBigUint64(x.countersPtr() + i * 8, true));
-  };
-  return { x, counter };
-}
+const load = () => loadParts();
 
 const CUBIC = 2;
 const DUPACK = 1, RTO = 2, ECN = 3;

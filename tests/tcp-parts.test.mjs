@@ -5,46 +5,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { fixture } from './helpers/fixtures.mjs';
+import { loadParts } from './support/tcpparts.mjs';
 
-const wasmUrl = new URL('../build/tcpparts-test.wasm', import.meta.url);
-const compiled = new WebAssembly.Module(readFileSync(wasmUrl));
-
-function readString(memory, ptr) {
-  const len = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
-  return Buffer.from(memory.buffer, ptr, len).toString('utf16le');
-}
-
-/** A fresh instance with config overrides (camelCase keys), initialised. */
-function load(config = {}) {
-  let x;
-  const instance = new WebAssembly.Instance(compiled, {
-    env: {
-      abort(msg, file, line, col) {
-        throw new Error(`abort: ${readString(x.memory, msg)} at ${readString(x.memory, file)}:${line}:${col}`);
-      },
-    },
-  });
-  x = instance.exports;
-  x.configReset();
-  const keys = readString(x.memory, x.configKeys()).split(',');
-  for (const [k, v] of Object.entries(config)) {
-    const i = keys.indexOf(k);
-    if (i < 0) throw new Error(`unknown config key ${k}`);
-    new Uint32Array(x.memory.buffer)[(x.configTablePtr() >>> 2) + i] = v;
-  }
-  const bad = x.partsInit();
-  if (bad !== 0) throw new Error(`config slot ${keys[bad - 1]} rejected`);
-  const names = readString(x.memory, x.counterNames()).split(',');
-  const u8 = () => new Uint8Array(x.memory.buffer);
-  const dv = () => new DataView(x.memory.buffer);
-  const counter = (name) => {
-    const i = names.indexOf(name);
-    if (i < 0) throw new Error(`no counter ${name}`);
-    return Number(dv().getBigUint64(x.countersPtr() + i * 8, true));
-  };
-  return { x, u8, dv, counter };
-}
+/** A fresh instance with config overrides (slot names), initialised. */
+const load = loadParts;
 
 /** Deterministic PRNG for the tests (mulberry32). */
 function rng(seed) {
@@ -61,8 +26,7 @@ function rng(seed) {
 
 // ---------------------------------------------------------------- wire/tcp.ts
 
-const fixtureFrames = readFileSync(new URL('./fixtures/tcp-linux-handshake.hex', import.meta.url), 'utf8')
-  .split('\n').filter((l) => l && !l.startsWith('#')).map((l) => Buffer.from(l.trim(), 'hex'));
+const fixtureFrames = fixture('tcp-linux-handshake').map((f) => Buffer.from(f));
 /** TCP segment of a fixture frame (Ethernet 14 + IPv4 header). */
 function tcpOf(frame) {
   const ihl = (frame[14] & 0x0f) * 4;
