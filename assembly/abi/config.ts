@@ -113,6 +113,12 @@ export enum Cfg {
   TcpEcn,
   /** Client Fast Open cookie cache entries (servers remembered, RFC 7413 4.1.3), 0-65536. Default 64. */
   TcpFastOpenCacheEntries,
+  /**
+   * SYN cookies (RFC 4987 3.6, assembly/tcp/syncookie.ts), as Linux's net.ipv4.tcp_syncookies:
+   * 0 never (a SYN finding the SYN queue full is dropped); 1 when the SYN queue is full;
+   * 2 for every SYN. Default 1.
+   */
+  TcpSynCookies,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -134,7 +140,8 @@ const CONFIG_KEYS =
   "notifySlots,ephemeralLow,ephemeralHigh,tcpMaxOooRanges,tcpMinRtoMs,tcpMaxRtoMs," +
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
   "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack," +
-  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn,tcpFastOpenCacheEntries";
+  "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn,tcpFastOpenCacheEntries," +
+  "tcpSynCookies";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -146,6 +153,7 @@ const DEFAULTS: StaticArray<u32> = [
   0, 0, 1, 1,
   0, 0, 0, 0, 0,
   2, 64,
+  1,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -224,5 +232,6 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpFastOpenCacheEntries) > 65536) return Cfg.TcpFastOpenCacheEntries + 1;
   if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
   if (cfg(Cfg.TcpEcn) > 2) return Cfg.TcpEcn + 1;
+  if (cfg(Cfg.TcpSynCookies) > 2) return Cfg.TcpSynCookies + 1;
   return 0;
 }

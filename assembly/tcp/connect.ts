@@ -53,7 +53,7 @@ export function ringSize(requested: u32, fallback: u32): u32 {
 }
 
 /** Window scale we offer: the smallest shift that lets `bufSize` be advertised (RFC 7323 2.3). */
-@inline function scaleFor(bufSize: u32): u32 {
+@inline export function scaleFor(bufSize: u32): u32 {
   let shift: u32 = 0;
   while (shift < 14 && (bufSize >> shift) > 0xFFFF) shift++;
   return shift;

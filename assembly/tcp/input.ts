@@ -30,7 +30,7 @@ import {
 } from "./sack";
 import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit, rttRto } from "./rtt";
 import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, ccRateLimited, CC_DUPACK } from "./cc/hooks";
-import { Tcb, TF, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
+import { Tcb, TF, tcbAt, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState } from "./state";
 import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
 import {
@@ -38,7 +38,7 @@ import {
   segmentPayloadMax, ackImmediately,
 } from "./output";
 import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
-import { listenerFor, listenerSyn, listenerChildEstablished } from "./listen";
+import { listenerFor, listenerSyn, listenerChildEstablished, listenerCookieAck, CookieAck } from "./listen";
 import { applySynOptions, connectionStartCc } from "./connect";
 import { ecnOnSynAck, ecnInput } from "./ecn";
 import { ipv4InputEcn } from "../iface/ipv4";
@@ -164,6 +164,10 @@ function closedInput(localPort: u32, src: u32, srcPort: u32, seg: usize, flags: 
 function listenInput(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, flags: u32, data: usize, dataLen: u32): void {
   if ((flags & TCP_RST) != 0) { bump(DROP_RST_NO_CONNECTION); return; }
   if ((flags & TCP_ACK_FLAG) != 0) {
+    // RFC 4987 3.6: the ACK may complete a SYN cookie handshake (tcp/syncookie.ts).
+    const child = (flags & TCP_SYN) == 0 ? listenerCookieAck(l, src, dst, seg, srcPort, inOpts) : CookieAck.NOT_COOKIE;
+    if (child >= 0) { segmentArrives(tcbAt(<u32>child), seg, flags, data, dataLen); return; }
+    if (child == CookieAck.DROPPED) return;
     bump(DROP_LISTEN_NOT_SYN);
     sendResetOrCount(l.localPort, src, srcPort, tcpAckNum(seg), 0, false);
     return;

@@ -4,10 +4,14 @@
 //
 // Guarantees: listeners are found by local port in O(1) (one listener per port, on any or one
 // local address), apart from the 4-tuple hash of connections. Both queues have the sizes given
-// to tcpListen; a SYN that finds either full, or no record or buffer for the child, is dropped
-// and counted, and nothing else changes: established connections are never touched, and the
-// peer retries (as Linux). Queue removal is O(1) (doubly linked). Closing a listener resets
-// and frees every child the host never accepted.
+// to tcpListen; a SYN that finds the accept queue full, or no record or buffer for the child,
+// is dropped and counted, and nothing else changes: established connections are never
+// touched, and the peer retries (as Linux). A SYN that finds the SYN queue full gets a SYN
+// cookie (tcp/syncookie.ts, RFC 4987 3.6) with Cfg.TcpSynCookies 1, is dropped and counted
+// with 0; with 2 every SYN gets a cookie. A valid cookie ACK makes the child the SYN would
+// have made, which the ACK then completes; with the accept queue full it is dropped and
+// counted (no reset: the peer retransmits, as Linux). Queue removal is O(1) (doubly
+// linked). Closing a listener resets and frees every child the host never accepted.
 
 import { defineCounter, bump } from "../abi/counters";
 import { notify, HandleKind } from "../abi/notify";
@@ -23,6 +27,10 @@ import { outputSchedule } from "./output";
 import { connectionFree, userAbort } from "./close";
 import { Errno } from "./api";
 import { cfg, Cfg } from "../abi/config";
+import {
+  synCookieInit, synCookieSend, synCookieExpected, synCookieAccept, synCookieAccepted,
+  synCookieSynFlags, SYNCOOKIES_ALWAYS, SYNCOOKIES_ON_OVERFLOW,
+} from "./syncookie";
 
 const DROP_SYN_QUEUE_FULL = defineCounter("drop.tcp.syn_queue_full");
 const DROP_ACCEPT_QUEUE_FULL = defineCounter("drop.tcp.accept_queue_full");
@@ -37,6 +45,7 @@ let byPort: usize = 0;
 
 export function listenInit(): void {
   byPort = allocZeroed(65536 << 2);
+  synCookieInit();
 }
 
 /** The listener for a segment to `localAddr:port`, or null. */
@@ -71,26 +80,80 @@ export function listenOpen(localAddr: u32, port: u32, backlog: u32, synBacklog: 
 /**
  * A SYN (no ACK, no RST) for a listener (RFC 9293 3.10.7.2 "third"): a child in
  * SYN-RECEIVED joins the SYN queue and a SYN-ACK is queued (it goes at the next output, so the
- * caller may still set the child's ISS). Returns the child, or null when the SYN was dropped.
+ * caller may still set the child's ISS). Returns the child, or null when the SYN was dropped
+ * or answered with a cookie.
  */
 export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, o: TcpOptions): Tcb | null {
-  if (l.synQueueLen >= l.synBacklog) { bump(DROP_SYN_QUEUE_FULL); return null; }
+  const cookies = cfg(Cfg.TcpSynCookies);
+  const synQueueFull = l.synQueueLen >= l.synBacklog;
+  if (synQueueFull && cookies != SYNCOOKIES_ON_OVERFLOW && cookies != SYNCOOKIES_ALWAYS) {
+    bump(DROP_SYN_QUEUE_FULL);
+    return null;
+  }
   if (l.acceptQueueLen >= l.backlog) { bump(DROP_ACCEPT_QUEUE_FULL); return null; }
+  if (synQueueFull || cookies == SYNCOOKIES_ALWAYS) {
+    synCookieSend(dst, l.localPort, src, srcPort, seg, o, l.childRcvBuf);
+    return null;
+  }
+  const t = childCreate(l, src, dst, srcPort, tcpSeq(seg), o, tcpFlags(seg));
+  if (t === null) return null;
+  // RFC 7323 2.2: the window of a SYN is not scaled.
+  t.sndWnd = tcpWindow(seg);
+  t.maxSndWnd = t.sndWnd;
+  outputSchedule(t);
+  return t;
+}
+
+/** What `listenerCookieAck` did with an ACK. */
+export enum CookieAck {
+  /** Not a valid cookie (or none was expected): the caller answers per RFC 9293 3.10.7.2. */
+  NOT_COOKIE = -1,
+  /** A valid cookie, but no child could be made (counted); the segment is dropped. */
+  DROPPED = -2,
+}
+
+/**
+ * An ACK (no SYN, no RST) for a listener without a connection: when it completes a cookie
+ * handshake (RFC 4987 3.6), the child the SYN would have made is created in SYN-RECEIVED,
+ * sent SYN-ACK included, and its index returned: the caller processes the ACK on it.
+ * Otherwise a CookieAck value. `o` (the ACK's options) is rewritten when the cookie is valid.
+ */
+export function listenerCookieAck(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, o: TcpOptions): i32 {
+  if (!synCookieExpected()) return CookieAck.NOT_COOKIE;
+  const iss = synCookieAccept(dst, l.localPort, src, srcPort, seg, o);
+  if (iss < 0) return CookieAck.NOT_COOKIE;
+  if (l.acceptQueueLen >= l.backlog) { bump(DROP_ACCEPT_QUEUE_FULL); return CookieAck.DROPPED; }
+  const t = childCreate(l, src, dst, srcPort, tcpSeq(seg) - 1, o, synCookieSynFlags());
+  if (t === null) return CookieAck.DROPPED;
+  t.iss = <u32>iss;
+  t.sndUna = t.iss;
+  t.sndNxt = t.iss + 1;
+  t.sndMax = t.iss + 1;
+  t.sndWl2 = t.iss;
+  t.recover = t.iss;
+  // The SYN-ACK advertised this much, unscaled (synCookieSend).
+  t.rcvAdv = t.rcvNxt + (t.rcvBufSize > 0xFFFF ? 0xFFFF : t.rcvBufSize);
+  synCookieAccepted();
+  return <i32>t.index;
+}
+
+/**
+ * A child in SYN-RECEIVED for the SYN with sequence number `irs`, options `o` and control
+ * bits `synFlags`, hashed and at the head of `l`'s SYN queue; null when no record or buffer
+ * was free (counted by connectionNew).
+ */
+function childCreate(l: Tcb, src: u32, dst: u32, srcPort: u32, irs: u32, o: TcpOptions, synFlags: u32): Tcb | null {
   const t = connectionNew(dst, l.localPort, src, srcPort, l.childSndBuf, l.childRcvBuf);
   if (t === null) return null; // counted by connectionNew (drop.tcp.no_tcb / drop.tcp.no_buffers)
   bump(PASSIVE_OPENS);
   portsRetain(l.localPort);
   t.flags |= TF.PASSIVE | TF.HOLDS_PORT;
-  const seq = tcpSeq(seg);
-  t.irs = seq;
-  t.rcvNxt = seq + 1;
+  t.irs = irs;
+  t.rcvNxt = irs + 1;
   t.rcvAdv = t.rcvNxt;
   applySynOptions(t, o);
-  ecnOnSyn(t, tcpFlags(seg));
-  // RFC 7323 2.2: the window of a SYN is not scaled.
-  t.sndWnd = tcpWindow(seg);
-  t.maxSndWnd = t.sndWnd;
-  t.sndWl1 = seq;
+  ecnOnSyn(t, synFlags);
+  t.sndWl1 = irs;
   t.sndWl2 = t.iss;
   t.state = TcpState.SYN_RECEIVED;
   tcbHash(t);
@@ -101,7 +164,6 @@ export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32
   if (l.synHead >= 0) tcbAt(<u32>l.synHead).queuePrev = <i32>t.index;
   l.synHead = <i32>t.index;
   l.synQueueLen++;
-  outputSchedule(t);
   return t;
 }
 

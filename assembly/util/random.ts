@@ -22,6 +22,8 @@ export enum KeyPurpose {
   PortIndexK0 = 5,
   PortIndexK1 = 6,
   Prng = 7,
+  SynCookieK0 = 8,
+  SynCookieK1 = 9,
 }
 
 /** SplitMix64's output function applied to x. */

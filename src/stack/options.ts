@@ -73,6 +73,13 @@ export interface TcpSettings {
   fastOpen?: boolean | 'server' | 'client';
   /** Default of `socket.setNoDelay()` for new sockets (default false: Nagle on). */
   noDelay?: boolean;
+  /**
+   * SYN cookies (RFC 4987 3.6), as Linux's net.ipv4.tcp_syncookies: 0 never (a SYN that finds
+   * a listener's SYN queue full is dropped); 1 (the default) answer it with a cookie; 2 answer
+   * every SYN with a cookie. Window scale and SACK survive a cookie only when the client
+   * sends timestamps.
+   */
+  synCookies?: 0 | 1 | 2;
 }
 
 export interface DhcpSettings {
@@ -194,7 +201,7 @@ const SLOT_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 
 /** Options handled by the host, per group (not config slots). */
 const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  tcp: ['ephemeralPorts', 'congestion', 'sack', 'ecn', 'noDelay', 'fastOpen'],
+  tcp: ['ephemeralPorts', 'congestion', 'sack', 'ecn', 'noDelay', 'fastOpen', 'synCookies'],
   arp: [],
   udp: [],
   rings: [],
@@ -426,6 +433,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
         : randomBytes(16);
       for (let i = 0; i < 4; i++) slots.set(`tcpFastOpenKey${i}`, Math.min(key.readUInt32LE(i * 4), SLOT_MAX));
     }
+  }
+  if (tcp.synCookies !== undefined) {
+    if (tcp.synCookies !== 0 && tcp.synCookies !== 1 && tcp.synCookies !== 2) {
+      throw rangeError(`options.tcp.synCookies must be 0 (never), 1 (when a SYN queue is full) or 2 (always), got ${describe(tcp.synCookies)}`);
+    }
+    slots.set('tcpSynCookies', tcp.synCookies);
   }
   if (tcp.noDelay !== undefined) {
     if (typeof tcp.noDelay !== 'boolean') throw typeError(`options.tcp.noDelay must be a boolean, got ${describe(tcp.noDelay)}`);
