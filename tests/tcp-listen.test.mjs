@@ -68,8 +68,8 @@ test('RST to a listener is ignored; an ACK gets <SEQ=SEG.ACK><CTL=RST>; other se
   assert.is(s.counter('tcp.conn.passive_opens'), 0);
 });
 
-test('a full SYN queue drops further SYNs (counted); established connections are untouched', () => {
-  const { s, l } = listening({ synBacklog: 2 });
+test('with SYN cookies off, a full SYN queue drops further SYNs (counted); established connections are untouched', () => {
+  const { s, l } = listening({ synBacklog: 2, config: { tcpSynCookies: 0 } });
   const a = s.input(syn({ sport: 1001 }))[0].tcp;
   s.input(ipv4(tcp({ sport: 1001, dport: 80, flags: 'A', seq: 1001, ack: a.seq + 1 })));
   const h = s.x.tcpAccept(l);
