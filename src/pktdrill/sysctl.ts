@@ -27,6 +27,7 @@ export const SYSCTL_RULES: readonly SysctlRule[] = [
     meaning: 'tcpFastOpen = the client (1) and server (2) bits (the 0x200/0x400 flags have no equivalent: cookies are always used)',
     map: (f) => (f.length === 1 ? [['tcpFastOpen', f[0] & 3]] : `expects one number, got ${f.length}`),
   },
+  { sysctl: 'net.ipv4.tcp_syncookies', meaning: 'tcpSynCookies (0 never, 1 when a SYN queue is full, 2 always; same values)', map: one('tcpSynCookies') },
   { sysctl: 'net.ipv4.tcp_ecn', meaning: 'tcpEcn (0 off, 1 request and accept, 2 accept only; same values)', map: one('tcpEcn') },
   { sysctl: 'net.ipv4.tcp_syn_retries', meaning: 'tcpSynRetries', map: one('tcpSynRetries') },
   { sysctl: 'net.ipv4.tcp_synack_retries', meaning: 'tcpSynAckRetries', map: one('tcpSynAckRetries') },
