@@ -119,6 +119,12 @@ export enum Cfg {
    * 2 for every SYN. Default 1.
    */
   TcpSynCookies,
+  /**
+   * 1: Proportional Rate Reduction (RFC 6937, assembly/tcp/cc/prr.ts) decides what goes out
+   * during fast recovery and recovery ends with cwnd = ssthresh; 0: RFC 6582 window inflation
+   * / RFC 6675 cwnd - pipe, and RFC 6582's exit window. Default 0.
+   */
+  TcpPrr,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -141,7 +147,7 @@ const CONFIG_KEYS =
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
   "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack," +
   "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn,tcpFastOpenCacheEntries," +
-  "tcpSynCookies";
+  "tcpSynCookies,tcpPrr";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -154,6 +160,7 @@ const DEFAULTS: StaticArray<u32> = [
   0, 0, 0, 0, 0,
   2, 64,
   1,
+  0,
 ];
 
 // The table itself, in static memory so its address is fixed before init.
@@ -233,5 +240,6 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
   if (cfg(Cfg.TcpEcn) > 2) return Cfg.TcpEcn + 1;
   if (cfg(Cfg.TcpSynCookies) > 2) return Cfg.TcpSynCookies + 1;
+  if (cfg(Cfg.TcpPrr) > 1) return Cfg.TcpPrr + 1;
   return 0;
 }

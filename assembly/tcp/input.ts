@@ -27,9 +27,13 @@ import { ringLength, ringFree, ringWriteAt, ringCommit, ringConsume } from "../u
 import { reasmAdd, reasmCount, reasmCovers, REASM_FULL } from "./reassembly";
 import {
   sackUpdate, sackPrune, sackCount, sackIsLost, sackRecoveryStart, sackLostRetransmission,
+  sackPipe, sackedBytes,
 } from "./sack";
 import { rttSample, rttOnAck, rttHandshakeDone, rttSrtt, rttOnRetransmit, rttRto } from "./rtt";
-import { ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, ccRateLimited, CC_DUPACK } from "./cc/hooks";
+import {
+  ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, ccRateLimited, CC_DUPACK,
+  ccPrrActive, ccRecoveryAck,
+} from "./cc/hooks";
 import { Tcb, TF, tcbAt, tcbLookup, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState } from "./state";
 import { seqLt, seqLeq, seqGt, seqGeq } from "./seq";
@@ -408,6 +412,10 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
   }
   const windowChanged = segWnd != t.sndWnd;
   const sackOn = (t.flags & TF.SACK) != 0;
+  // RFC 6937 3.1 DeliveredData: the change in snd.una plus the change in SACKed bytes.
+  const unaBefore = t.sndUna;
+  const dupAcksBefore = t.dupAcks;
+  const sackedBefore = sackOn && (t.flags & TF.IN_RECOVERY) != 0 ? sackedBytes(t.sack) : 0;
   // RFC 6675 5: every ACK's SACK blocks update the scoreboard first.
   const newlySacked = sackOn ? sackUpdate(t.sack, inOpts, seqGt(ack, t.sndUna) ? ack : t.sndUna, t.sndMax) : 0;
   if (seqGt(ack, t.sndUna)) {
@@ -426,6 +434,9 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
   if (sackOn && (t.flags & TF.IN_RECOVERY) == 0 && t.sndMax != t.sndUna && sackCount(t.sack) > 0 &&
       seqGeq(t.sndUna, t.recover) && sackIsLost(t.sack, t.sndUna, segmentPayloadMax(t))) {
     sackEnterRecovery(t);
+  }
+  if ((t.flags & TF.IN_RECOVERY) != 0 && ccPrrActive(tcbCc(t))) {
+    prrAck(t, unaBefore, sackedBefore, newlySacked, t.dupAcks > dupAcksBefore);
   }
   // RFC 9293 3.10.7.4: window update from a newer segment (SND.WL1, SND.WL2).
   if (seqLt(t.sndWl1, seq) || (t.sndWl1 == seq && seqLeq(t.sndWl2, ack))) {
@@ -555,6 +566,33 @@ function sackEnterRecovery(t: Tcb): void {
   sackRecoveryStart(t.sack, t.sndUna);
   rttOnRetransmit(tcbRtt(t));
   outputSchedule(t);
+}
+
+/**
+ * RFC 6937 3.1, each ACK of a PRR recovery (the entering one included): DeliveredData and
+ * pipe for the congestion hooks, which size what this ACK lets out. With SACK, DeliveredData
+ * is snd.una's advance plus the change in SACKed bytes (`sackedBefore` is 0 on the entering
+ * ACK, where all of `newlySacked` is new) and pipe is RFC 6675's; without SACK, a duplicate
+ * ACK delivered one SMSS (RFC 6937 3.1) and pipe is FlightSize less one SMSS per duplicate
+ * ACK since the last advance (each stands for a segment that left the network).
+ */
+function prrAck(t: Tcb, unaBefore: u32, sackedBefore: u32, newlySacked: u32, duplicate: bool): void {
+  const smss = segmentPayloadMax(t);
+  const advanced = t.sndUna - unaBefore;
+  let delivered: u32;
+  let pipe: u32;
+  if ((t.flags & TF.SACK) != 0) {
+    const sackedNow = sackedBefore == 0 ? newlySacked : sackedBytes(t.sack);
+    const change = <i64>advanced + <i64>sackedNow - <i64>sackedBefore;
+    delivered = change > 0 ? <u32>change : 0;
+    pipe = sackPipe(t.sack, t.sndUna, t.sndMax, smss);
+  } else {
+    delivered = advanced > 0 ? advanced : duplicate ? smss : 0;
+    const flight = <u64>(t.sndMax - t.sndUna);
+    const left = <u64>t.dupAcks * <u64>smss;
+    pipe = <u32>(left < flight ? flight - left : 0);
+  }
+  ccRecoveryAck(tcbCc(t), delivered, pipe, advanced > 0);
 }
 
 /** Sixth to eighth: the segment text and FIN (RFC 9293 3.10.7.4). */

@@ -33,7 +33,9 @@ import {
   HAS_MSS, HAS_WSCALE, HAS_TIMESTAMP, HAS_SACK_PERM,
 } from "../wire/tcp";
 import { ringLength, ringReadAt } from "../util/bytering";
-import { ccWindow, ccSsthresh, ccLimitedTransmitRoom, ccAfterIdle } from "./cc/hooks";
+import {
+  ccWindow, ccSsthresh, ccLimitedTransmitRoom, ccAfterIdle, ccPrrActive, ccRecoveryRoom, ccRecoverySent,
+} from "./cc/hooks";
 import { ecnOutput } from "./ecn";
 import { reasmCount, reasmFillSackFrom } from "./reassembly";
 import {
@@ -286,6 +288,8 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
   const r = ipv4OutputFinish(hl + dataLen, tsoMss);
   if (r < 0) return r;
   bump(SEGS_OUT);
+  // RFC 6937 3.1: data sent during recovery counts in prr_out.
+  if (dataLen > 0 && (t.flags & TF.IN_RECOVERY) != 0) ccRecoverySent(tcbCc(t), dataLen);
   if (tsoMss > 0) {
     bump(TSO_FRAMES);
     bumpBy(TSO_SEGMENTS, <u64>(dataLen / tsoMss));
@@ -456,10 +460,16 @@ export function tcpOutput(t: Tcb): bool {
     if (sackOn && (t.flags & TF.IN_RECOVERY) != 0 && !retransmitting) {
       // RFC 6675 5 step C: while cwnd (= ssthresh during recovery) - pipe >= 1 SMSS, send
       // what NextSeg chooses; new data (rule 2) goes through the ordinary path below.
-      const cwnd = ccSsthresh(tcbCc(t));
-      const pipe = sackPipe(t.sack, t.sndUna, t.sndMax, maxSeg);
-      let room = cwnd > pipe ? cwnd - pipe : 0;
-      if (room < maxSeg) room = 0;
+      // With PRR (RFC 6937 3.1) what the latest ACK allowed replaces cwnd - pipe.
+      let room: u32;
+      if (ccPrrActive(tcbCc(t))) {
+        room = ccRecoveryRoom(tcbCc(t), maxSeg);
+      } else {
+        const cwnd = ccSsthresh(tcbCc(t));
+        const pipe = sackPipe(t.sack, t.sndUna, t.sndMax, maxSeg);
+        room = cwnd > pipe ? cwnd - pipe : 0;
+        if (room < maxSeg) room = 0;
+      }
       if (room > 0) {
         const wndRoom = t.sndWnd > inFlight ? t.sndWnd - inFlight : 0;
         const r = sackNextSegment(t, maxSeg, avail > 0 && wndRoom > 0);
@@ -468,6 +478,11 @@ export function tcpOutput(t: Tcb): bool {
       }
       const wndRoom2 = t.sndWnd > inFlight ? t.sndWnd - inFlight : 0;
       usable = room < wndRoom2 ? room : wndRoom2;
+    } else if ((t.flags & TF.IN_RECOVERY) != 0 && !retransmitting && ccPrrActive(tcbCc(t))) {
+      // RFC 6937 3.1 without SACK: PRR's sndcnt replaces the inflated window (RFC 6582 3.2).
+      const room = ccRecoveryRoom(tcbCc(t), maxSeg);
+      const wndRoom = t.sndWnd > inFlight ? t.sndWnd - inFlight : 0;
+      usable = room < wndRoom ? room : wndRoom;
     }
     let len = avail < usable ? avail : usable;
     if (sackOn && retransmitting && sackCount(t.sack) > 0) {

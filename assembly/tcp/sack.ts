@@ -217,7 +217,7 @@ export function sackNextStart(b: usize, seq: u32, limit: u32): u32 {
   return limit;
 }
 
-@inline function sackedBytes(b: usize): u32 {
+@inline export function sackedBytes(b: usize): u32 {
   const n = sackCount(b);
   let total: u32 = 0;
   for (let i: u32 = 0; i < n; i++) total += sackEnd(b, i) - sackStart(b, i);

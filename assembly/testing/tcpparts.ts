@@ -47,8 +47,9 @@ export {
 } from "../tcp/rtt";
 export {
   ccInit, ccOnAck, ccOnDupAck, ccOnCongestionEvent, ccOnRecoveryExit, ccAfterIdle,
-  ccLimitedTransmitRoom,
+  ccLimitedTransmitRoom, ccRecoveryAck, ccRecoverySent, ccRecoveryRoom,
 } from "../tcp/cc/hooks";
+export { prrDelivered, prrOut, prrRecoverFs, prrSndcnt, prrIsActive } from "../tcp/cc/prr";
 export { initialWindow } from "../tcp/cc/newreno";
 export {
   cubicWMax, cubicKUs, cubicWEst, cubicEpochStartUs, cubicWindowAt,

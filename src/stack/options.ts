@@ -57,6 +57,12 @@ export interface TcpSettings {
   /** Offer and accept selective acknowledgments (RFC 2018) on new connections (default true). */
   sack?: boolean;
   /**
+   * Proportional Rate Reduction (RFC 6937) in fast recovery: each ACK lets out a share of what
+   * it delivered, so the flight comes down to ssthresh over one round trip and recovery ends
+   * with cwnd = ssthresh (as Linux). Off: RFC 6582 / RFC 6675 recovery (default false).
+   */
+  prr?: boolean;
+  /**
    * ECN (RFC 3168) on new connections, as Linux's net.ipv4.tcp_ecn: 0 never; 1 request it on
    * outgoing connections and accept it on incoming ones; 2 (the default) accept it only
    * when the peer asks.
@@ -201,7 +207,7 @@ const SLOT_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 
 /** Options handled by the host, per group (not config slots). */
 const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  tcp: ['ephemeralPorts', 'congestion', 'sack', 'ecn', 'noDelay', 'fastOpen', 'synCookies'],
+  tcp: ['ephemeralPorts', 'congestion', 'sack', 'prr', 'ecn', 'noDelay', 'fastOpen', 'synCookies'],
   arp: [],
   udp: [],
   rings: [],
@@ -413,6 +419,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (tcp.sack !== undefined) {
     if (typeof tcp.sack !== 'boolean') throw typeError(`options.tcp.sack must be a boolean, got ${describe(tcp.sack)}`);
     slots.set('tcpSack', tcp.sack ? 1 : 0);
+  }
+  if (tcp.prr !== undefined) {
+    if (typeof tcp.prr !== 'boolean') throw typeError(`options.tcp.prr must be a boolean, got ${describe(tcp.prr)}`);
+    slots.set('tcpPrr', tcp.prr ? 1 : 0);
   }
   if (tcp.ecn !== undefined) {
     if (tcp.ecn !== 0 && tcp.ecn !== 1 && tcp.ecn !== 2) {

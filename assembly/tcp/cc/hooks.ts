@@ -1,8 +1,9 @@
 // Congestion control behind one table of hooks (DESIGN.md "TCP"; the Linux/FreeBSD shape:
 // named hooks, fixed private state inside the TCB).
 //
-// State (CC_STATE_BYTES = 64, at a pointer the owner provides inside its TCB). Every
-// algorithm shares the first 20 bytes; the rest is the algorithm's own:
+// State (CC_STATE_BYTES = 84, at a pointer the owner provides inside its TCB). Every
+// algorithm shares the first 20 bytes; 20..63 are the algorithm's own; 64..83 are PRR's
+// (./prr.ts), which runs under every algorithm:
 //
 //   0 u32 algo      CcAlgo of this connection (set by `ccInit`)
 //   4 u32 cwnd      congestion window, bytes
@@ -12,6 +13,7 @@
 //  20 .. 63         private to the algorithm. NewReno uses none. CUBIC (./cubic.ts):
 //                     20 u32 W_max   24 u32 cwnd_prior   28 i32 K (µs)   32 u32 flags
 //                     36 i64 epoch start (µs)   44 f64 W_est   52..63 free
+//  64 .. 83         Proportional Rate Reduction (RFC 6937, ./prr.ts; layout there)
 //
 // Hooks (the caller is the TCP core; `cc` is the state pointer):
 //   ccInit(cc, algo, mss): bool        false for an algorithm not built (the id is refused)
@@ -22,13 +24,22 @@
 //       rateLimited: the flight before this ACK did not use cwnd (`ccRateLimited`): the
 //       application or the receiver's window limited it, so cwnd does not grow (RFC 7661
 //       4.3, RFC 9438 5.8); the partial-ACK deflation still applies.
-//   ccOnDupAck(cc)                     a further duplicate ACK during fast recovery
+//       With PRR running (Cfg.TcpPrr) a partial ACK changes nothing here: PRR sets cwnd.
+//   ccOnDupAck(cc)                     a further duplicate ACK during fast recovery (window
+//                                      inflation, RFC 5681 3.2 step 4; none with PRR)
 //   ccOnCongestionEvent(cc, kind, flightSize)
 //       CC_DUPACK: the third duplicate ACK, entering fast recovery; CC_RTO: the
 //       retransmission timer expired (call once per loss episode, not per backoff, so
 //       ssthresh keeps its first value, RFC 5681 3.1 eq. 4 note); CC_ECN: an ECN-Echo
 //       (RFC 3168 6.1.2), at most once per window.
-//   ccOnRecoveryExit(cc, flightSize)   a full ACK ended fast recovery (RFC 6582 3.2 step 3)
+//       CC_DUPACK starts PRR when the connection has it (RecoverFS = flightSize); any other
+//       event ends a PRR recovery.
+//   ccOnRecoveryExit(cc, flightSize)   a full ACK ended fast recovery (RFC 6582 3.2 step 3);
+//                                      with PRR cwnd = ssthresh (RFC 6937 3.1)
+//   ccPrrActive(cc)                    true while PRR decides what recovery sends; then:
+//   ccRecoveryAck(cc, delivered, pipe, unaAdvanced)   each ACK in recovery (RFC 6937 3.1)
+//   ccRecoverySent(cc, bytes)          data that left during recovery (prr_out)
+//   ccRecoveryRoom(cc, smss)           bytes recovery may send now (whole SMSS)
 //   ccAfterIdle(cc, idleUs, rtoUs)     about to send after idleUs without sending
 //   ccWindow(cc), ccSsthresh(cc)
 //   ccLimitedTransmitRoom(cc, dupAcks, flightSize)   RFC 3042, algorithm-independent
@@ -54,7 +65,12 @@ import {
   cubicInit, cubicOnAck, cubicOnDupAck, cubicOnCongestionEvent, cubicOnRecoveryExit,
   cubicAfterIdle,
 } from "./cubic";
+import {
+  prrInit, prrEnabled, prrActive, prrEnter, prrOnAck, prrOnSent, prrRoom, prrExit, prrAbort,
+  PRR_BASE, PRR_STATE_BYTES,
+} from "./prr";
 import { defineCounter, bump } from "../../abi/counters";
+import { cfg, Cfg } from "../../abi/config";
 
 const NEWRENO_CONNECTIONS = defineCounter("tcp.cc.newreno.connections");
 const CUBIC_CONNECTIONS = defineCounter("tcp.cc.cubic.connections");
@@ -80,8 +96,8 @@ export enum CcAlgo {
 @inline export const CC_ACKED: usize = 16;
 /** First byte of the algorithm's private state. */
 @inline export const CC_PRIVATE: usize = 20;
-/** Bytes of congestion-control state per connection. */
-@inline export const CC_STATE_BYTES: u32 = 64;
+/** Bytes of congestion-control state per connection (PRR's state is last). */
+@inline export const CC_STATE_BYTES: u32 = <u32>PRR_BASE + PRR_STATE_BYTES;
 
 /** True when this build has algorithm `algo` (Cfg.TcpCongestion is checked against it). */
 export function ccAlgoBuilt(algo: u32): bool {
@@ -90,6 +106,7 @@ export function ccAlgoBuilt(algo: u32): bool {
 
 /** Sets up `cc` for algorithm `algo` and SMSS `mss`; false when `algo` is not built. */
 export function ccInit(cc: usize, algo: u32, mss: u32): bool {
+  prrInit(cc, cfg(Cfg.TcpPrr) == 1);
   switch (algo) {
     case CcAlgo.NewReno: {
       store<u32>(cc, algo, CC_ALGO);
@@ -115,6 +132,7 @@ export function ccOnAck(cc: usize, acked: u32, rttUs: u32, inRecovery: bool, rat
     bump(RATE_LIMITED_ACKS);
     return;
   }
+  if (inRecovery && prrActive(cc)) return;
   switch (load<u32>(cc, CC_ALGO)) {
     case CcAlgo.Cubic: cubicOnAck(cc, acked, rttUs, inRecovery); break;
     case CcAlgo.NewReno:
@@ -137,6 +155,7 @@ export function ccRateLimited(cc: usize, flightBefore: u32): bool {
 }
 
 export function ccOnDupAck(cc: usize): void {
+  if (prrActive(cc)) return;
   switch (load<u32>(cc, CC_ALGO)) {
     case CcAlgo.Cubic: cubicOnDupAck(cc); break;
     case CcAlgo.NewReno:
@@ -150,9 +169,15 @@ export function ccOnCongestionEvent(cc: usize, kind: u32, flightSize: u32): void
     case CcAlgo.NewReno:
     default: newRenoOnCongestionEvent(cc, kind, flightSize);
   }
+  if (kind == CC_DUPACK && prrEnabled(cc)) prrEnter(cc, flightSize);
+  else prrAbort(cc);
 }
 
 export function ccOnRecoveryExit(cc: usize, flightSize: u32): void {
+  if (prrActive(cc)) {
+    prrExit(cc);
+    return;
+  }
   switch (load<u32>(cc, CC_ALGO)) {
     case CcAlgo.Cubic: cubicOnRecoveryExit(cc, flightSize); break;
     case CcAlgo.NewReno:
@@ -166,6 +191,28 @@ export function ccAfterIdle(cc: usize, idleUs: i64, rtoUs: u32): void {
     case CcAlgo.NewReno:
     default: newRenoAfterIdle(cc, idleUs, rtoUs);
   }
+}
+
+/** True while PRR (RFC 6937) decides what fast recovery sends (ccRecoveryRoom). */
+@inline export function ccPrrActive(cc: usize): bool { return prrActive(cc); }
+
+/**
+ * An ACK during a PRR recovery: `delivered` bytes newly delivered (cumulative + newly SACKed,
+ * or one SMSS for a duplicate ACK without SACK), `pipe` bytes still in the network after it,
+ * `unaAdvanced` whether it moved snd.una. Returns sndcnt (bytes); no-op (0) without PRR.
+ */
+export function ccRecoveryAck(cc: usize, delivered: u32, pipe: u32, unaAdvanced: bool): u32 {
+  return prrActive(cc) ? prrOnAck(cc, delivered, pipe, unaAdvanced) : 0;
+}
+
+/** `bytes` of data left during recovery (PRR's prr_out); no-op without PRR. */
+export function ccRecoverySent(cc: usize, bytes: u32): void {
+  if (prrActive(cc)) prrOnSent(cc, bytes);
+}
+
+/** Bytes a PRR recovery may send now, whole SMSS (0 without PRR). */
+export function ccRecoveryRoom(cc: usize, smss: u32): u32 {
+  return prrActive(cc) ? prrRoom(cc, smss) : 0;
 }
 
 /** Congestion window, bytes. */
