@@ -125,6 +125,13 @@ export enum Cfg {
    * / RFC 6675 cwnd - pipe, and RFC 6582's exit window. Default 0.
    */
   TcpPrr,
+  /**
+   * 1: RFC 8985 RACK-TLP loss detection (assembly/tcp/rack.ts, tlp.ts): with SACK, segments
+   * are found lost by send time (a later-sent one delivered and a reordering window passed);
+   * with or without SACK, a tail loss probe goes out after about two round trips instead of
+   * waiting for the RTO. 0: RFC 6675 / RFC 6582 loss detection and the RTO only. Default 0.
+   */
+  TcpRack,
   /** Count of slots; not a slot. */
   COUNT,
 }
@@ -147,7 +154,7 @@ const CONFIG_KEYS =
   "tcpTimeWaitMs,tcpDelayedAckMs,tcpSynRetries,tcpSynAckRetries,tcpUserTimeoutMs,tcpChallengeAcksPerSec," +
   "tsoMaxWirePacket,tsoMaxSegments,tcpCongestion,tcpSack," +
   "tcpFastOpen,tcpFastOpenKey0,tcpFastOpenKey1,tcpFastOpenKey2,tcpFastOpenKey3,tcpEcn,tcpFastOpenCacheEntries," +
-  "tcpSynCookies,tcpPrr";
+  "tcpSynCookies,tcpPrr,tcpRack";
 
 /** Defaults, in slot order. */
 const DEFAULTS: StaticArray<u32> = [
@@ -159,7 +166,7 @@ const DEFAULTS: StaticArray<u32> = [
   0, 0, 1, 1,
   0, 0, 0, 0, 0,
   2, 64,
-  1,
+  1, 0,
   0,
 ];
 
@@ -239,7 +246,8 @@ export function configValidate(): i32 {
   if (cfg(Cfg.TcpFastOpenCacheEntries) > 65536) return Cfg.TcpFastOpenCacheEntries + 1;
   if (cfg(Cfg.TcpSack) > 1) return Cfg.TcpSack + 1;
   if (cfg(Cfg.TcpEcn) > 2) return Cfg.TcpEcn + 1;
-  if (cfg(Cfg.TcpSynCookies) > 2) return Cfg.TcpSynCookies + 1;
   if (cfg(Cfg.TcpPrr) > 1) return Cfg.TcpPrr + 1;
+  if (cfg(Cfg.TcpSynCookies) > 2) return Cfg.TcpSynCookies + 1;
+  if (cfg(Cfg.TcpRack) > 1) return Cfg.TcpRack + 1;
   return 0;
 }

@@ -41,7 +41,9 @@ import {
   outputSchedule, ackNow, sendChallengeAck, sendResetOrCount, flightSize, tsNow, ourMss,
   segmentPayloadMax, ackImmediately,
 } from "./output";
-import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm } from "./timers";
+import { rexmtArm, rexmtStop, delackArm, keepaliveArm, timeWaitArm, rackReoArm } from "./timers";
+import { tlpArm, tlpOnAck } from "./tlp";
+import { rackActive, rackOnAck, rackDetectLoss, rackMarked } from "./rack";
 import { listenerFor, listenerSyn, listenerChildEstablished, listenerCookieAck, CookieAck } from "./listen";
 import { applySynOptions, connectionStartCc } from "./connect";
 import { ecnOnSynAck, ecnInput } from "./ecn";
@@ -418,14 +420,24 @@ function processAck(t: Tcb, seq: u32, ack: u32, segWnd: u32, flags: u32, dataLen
   const sackedBefore = sackOn && (t.flags & TF.IN_RECOVERY) != 0 ? sackedBytes(t.sack) : 0;
   // RFC 6675 5: every ACK's SACK blocks update the scoreboard first.
   const newlySacked = sackOn ? sackUpdate(t.sack, inOpts, seqGt(ack, t.sndUna) ? ack : t.sndUna, t.sndMax) : 0;
-  if (seqGt(ack, t.sndUna)) {
+  const advances = seqGt(ack, t.sndUna);
+  // RFC 5681 2 "duplicate acknowledgment"; with SACK also any ACK that SACKs new data (RFC 6675 2).
+  const duplicate = !advances && ack == t.sndUna && t.sndMax != t.sndUna &&
+    ((dataLen == 0 && (flags & TCP_FIN) == 0 && !windowChanged) || newlySacked > 0);
+  // RFC 8985 7.4.2: the TLP episode sees the ACK before SND.UNA moves.
+  tlpOnAck(t, inOpts, ack, advances, duplicate);
+  if (advances) {
     newAck(t, ack);
-  } else if (ack == t.sndUna && t.sndMax != t.sndUna &&
-             ((dataLen == 0 && (flags & TCP_FIN) == 0 && !windowChanged) || newlySacked > 0)) {
-    // RFC 5681 2 "duplicate acknowledgment"; with SACK also any ACK that SACKs new data (RFC 6675 2).
+  } else if (duplicate) {
     duplicateAck(t, ack);
   }
-  if (newlySacked > 0 && (t.flags & TF.IN_RECOVERY) != 0 &&
+  const rackOn = rackActive(t);
+  if (rackOn) {
+    // RFC 8985 6.2: RACK reads every ACK, then marks what it finds lost.
+    rackOnAck(t.rack, t, inOpts, ack);
+    rackReact(t);
+  }
+  if (!rackOn && newlySacked > 0 && (t.flags & TF.IN_RECOVERY) != 0 &&
       sackLostRetransmission(t.sack, t.sndUna, segmentPayloadMax(t))) {
     bump(SACK_LOST_RETRANSMITS);
     outputSchedule(t);
@@ -510,7 +522,8 @@ function newAck(t: Tcb, ack: u32): void {
     rexmtStop(t);
     t.unackedSinceUs = NEVER;
   } else {
-    rexmtArm(t);
+    // RFC 8985 7.2: the PTO restarts on an ACK of new data when allowed, else the RTO.
+    if (!tlpArm(t)) rexmtArm(t);
     t.unackedSinceUs = now();
   }
   if (wasFull || (t.flags & TF.WANT_WRITABLE) != 0) {
@@ -593,6 +606,21 @@ function prrAck(t: Tcb, unaBefore: u32, sackedBefore: u32, newlySacked: u32, dup
     pipe = <u32>(left < flight ? flight - left : 0);
   }
   ccRecoveryAck(tcbCc(t), delivered, pipe, advanced > 0);
+}
+
+/**
+ * RFC 8985 6.2 step 5 and its reaction: segments RACK finds lost start SACK recovery (RFC 6675
+ * 5, when the previous episode's RecoveryPoint is acknowledged) or, within one, go by NextSeg
+ * rule 1; segments still inside the reordering window arm the reordering timer (RFC 8985 6.3).
+ */
+export function rackReact(t: Tcb): void {
+  if (t.sndMax == t.sndUna) return;
+  const timeout = rackDetectLoss(t.rack, t, segmentPayloadMax(t));
+  if (rackMarked > 0) {
+    if ((t.flags & TF.IN_RECOVERY) == 0 && seqGeq(t.sndUna, t.recover)) sackEnterRecovery(t);
+    else outputSchedule(t);
+  }
+  if (timeout > 0) rackReoArm(t, timeout);
 }
 
 /** Sixth to eighth: the segment text and FIN (RFC 9293 3.10.7.4). */

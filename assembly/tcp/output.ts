@@ -22,6 +22,9 @@
 //   is in flight, and each segment sent is chosen by NextSeg (RFC 6675 4) rules 1-4;
 //   retransmissions cover holes only, one segment each. After a timeout, going back over
 //   the sequence space skips ranges the peer has SACKed again since.
+// - A tail loss probe (RFC 8985 7.3, tcp/tlp.ts) goes before anything else once its timeout
+//   fired: one new segment if the peer's window allows it (whatever cwnd says), else the last
+//   segment sent again. After new data the PTO is (re)armed when tlp.ts allows it, else the RTO.
 
 import { cfg, Cfg, Offload } from "../abi/config";
 import { defineCounter, bump, bumpBy } from "../abi/counters";
@@ -43,7 +46,9 @@ import {
   nextSegStart, nextSegEnd,
 } from "./sack";
 import { rttStartTiming, rttOnRetransmit, rttOnSynRetransmit, rttRto } from "./rtt";
-import { Tcb, TF, tcbAt, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
+import { tlpArm, tlpProbeSent } from "./tlp";
+import { rackActive, rackOnSend } from "./rack";
+import { Tcb, TF, TF2, tcbAt, tcbCc, tcbRtt, tcbSendRing, tcbRecvRing } from "./tcb";
 import { TcpState, isSynchronized } from "./state";
 import { seqGt, seqLt } from "./seq";
 import { rexmtArm, persistArm, timerUpdate } from "./timers";
@@ -288,6 +293,10 @@ function emit(t: Tcb, seq: u32, flags: u32, dataLen: u32, tsoMss: u32 = 0): i32 
   const r = ipv4OutputFinish(hl + dataLen, tsoMss);
   if (r < 0) return r;
   bump(SEGS_OUT);
+  // RFC 8985 6.1: the send time of every data segment (or TSO frame) and FIN.
+  if ((dataLen > 0 || (flags & TCP_FIN) != 0) && (flags & TCP_SYN) == 0 && rackActive(t)) {
+    rackOnSend(t.rack, seq, seq + dataLen + ((flags & TCP_FIN) != 0 ? 1 : 0), seqLt(seq, t.sndMax));
+  }
   // RFC 6937 3.1: data sent during recovery counts in prr_out.
   if (dataLen > 0 && (t.flags & TF.IN_RECOVERY) != 0) ccRecoverySent(tcbCc(t), dataLen);
   if (tsoMss > 0) {
@@ -362,6 +371,53 @@ function sackNextSegment(t: Tcb, smss: u32, newDataPossible: bool): i32 {
 }
 
 /**
+ * The tail loss probe (RFC 8985 7.3): one segment of new data when there is some and the
+ * peer's window has room for it (cwnd is not consulted), else the last segment sent, again
+ * (with our FIN when it was sent). Returns emit's answer, or 1 when there was nothing to probe.
+ */
+function sendLossProbe(t: Tcb): i32 {
+  const queued = ringLength(tcbSendRing(t));
+  const maxSeg = segmentPayloadMax(t);
+  const outstanding = t.sndMax - t.sndUna;
+  const dataEnd = t.sndUna + queued;
+  if ((t.flags & TF.FIN_SENT) == 0 && outstanding < queued) {
+    const room = t.sndWnd > outstanding ? t.sndWnd - outstanding : 0;
+    let len = queued - outstanding;
+    if (len > maxSeg) len = maxSeg;
+    if (len > room) len = room;
+    if (len > 0) {
+      const seq = t.sndMax;
+      const fin = (t.flags & TF.FIN_QUEUED) != 0 && seq + len == dataEnd;
+      let flags = TCP_ACK_FLAG;
+      if (seq + len == dataEnd) flags |= TCP_PSH;
+      if (fin) flags |= TCP_FIN;
+      const r = emit(t, seq, flags, len);
+      if (r == 0) return 0;
+      if (!sent(t, r)) return r;
+      t.sndNxt = seq + len + (fin ? 1 : 0);
+      if (fin) { t.flags |= TF.FIN_SENT; t.sndFinSeq = seq + len; }
+      if ((t.flags & TF.TIMESTAMPS) == 0) rttStartTiming(tcbRtt(t), t.sndNxt, now());
+      t.sndMax = t.sndNxt;
+      t.lastSendUs = now();
+      tlpProbeSent(t, false);
+      return r;
+    }
+  }
+  const end = (t.flags & TF.FIN_SENT) != 0 ? t.sndFinSeq : t.sndMax;
+  const withFin = (t.flags & TF.FIN_SENT) != 0;
+  const span = end - t.sndUna;
+  const len = span < maxSeg ? span : maxSeg;
+  if (len == 0 && !withFin) return 1;
+  const r = emit(t, end - len, TCP_ACK_FLAG | (withFin ? TCP_FIN : 0), len);
+  if (r == 0) return 0;
+  bump(RETRANSMITS);
+  t.retransmits++;
+  rttOnRetransmit(tcbRtt(t)); // Karn (RFC 6298 3)
+  tlpProbeSent(t, true);
+  return r;
+}
+
+/**
  * Handles emit's answer (not 0) for a segment that advances state: true when the state should
  * advance as if it was sent. An unreachable destination while opening fails the connect
  * (RFC 9293 3.10.1); in a synchronized state it is a soft error (RFC 1122 4.2.3.9): the
@@ -410,6 +466,12 @@ export function tcpOutput(t: Tcb): bool {
     }
 
     // Synchronized states: data, FIN, ACK.
+    if ((t.flags2 & TF2.TLP_SEND) != 0) {
+      // RFC 8985 7.3: the loss probe first (the RTO is already armed behind it).
+      if (sendLossProbe(t) == 0) return false;
+      t.flags2 &= ~TF2.TLP_SEND;
+      continue;
+    }
     const queued = ringLength(tcbSendRing(t));
     if ((t.flags & TF.REXMT_FIRST) != 0) {
       // RFC 5681 3.2 fast retransmit / RFC 6582 3.2 partial ACK: the first unacknowledged
@@ -551,8 +613,10 @@ export function tcpOutput(t: Tcb): bool {
     }
     if (t.unackedSinceUs == NEVER) t.unackedSinceUs = now();
     t.lastSendUs = now();
-    // RFC 6298 5.1: start the timer when data goes out and it is not running.
-    if (t.tRexmt == NEVER || (t.flags & TF.PERSIST) != 0) rexmtArm(t);
+    // RFC 8985 7.2: after new data the PTO (re)starts when allowed; else RFC 6298 5.1: start
+    // the RTO when data goes out and it is not running (or the PTO held the timer).
+    if (!(len > 0 && !retransmitting && tlpArm(t)) &&
+        (t.tRexmt == NEVER || (t.flags & TF.PERSIST) != 0 || (t.flags2 & TF2.PTO_ARMED) != 0)) rexmtArm(t);
   }
   return true;
 }

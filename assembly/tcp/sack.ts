@@ -9,7 +9,7 @@
 //   8 u32 rescueRxt  RFC 6675 RescueRxt (valid with RESCUE_SET)
 //  12 u32 bits       RESCUE_SET
 //  16 u32 rxtMark    SND.MAX when the latest retransmission of this recovery left
-//  20 u32 (pad)
+//  20 u32 lostEnd    RFC 8985 (tcp/rack.ts): unSACKed bytes below it are lost (valid with RACK_LOST)
 //  24 ranges[SACK_RANGES_MAX]  { u32 start; u32 end }  sorted by sequence, disjoint,
 //                   non-adjacent, [start, end) in sequence space, within (SND.UNA, SND.MAX]
 //
@@ -24,6 +24,10 @@
 // more than (DupThresh - 1) * SMSS bytes sent after the latest retransmission are SACKed while
 // retransmitted holes are still unSACKed, those retransmissions are taken as lost too, and
 // the holes become eligible for NextSeg rule 1 again instead of waiting for the RTO.
+//
+// RACK (RFC 8985 6.2, tcp/rack.ts) marks segments lost by time: `sackMarkLost` raises lostEnd,
+// and IsLost, pipe and NextSeg rule 1 treat unSACKed bytes below it as lost, beside the
+// DupThresh rule.
 //
 // Holes: the unSACKed gaps between SND.UNA and the highest SACKed byte (HighSACK). Every byte
 // of one hole has the same SACKed ranges above it, so RFC 6675 IsLost holds for a whole hole
@@ -45,9 +49,11 @@ const DROP_BAD_SACK = defineCounter("drop.tcp.bad_sack");
 @inline const S_RESCUE: usize = 8;
 @inline const S_BITS: usize = 12;
 @inline const S_RXT_MARK: usize = 16;
+@inline const S_LOST_END: usize = 20;
 @inline const S_RANGES: usize = 24;
 @inline const ENTRY: usize = 8;
 @inline const RESCUE_SET: u32 = 1;
+@inline const RACK_LOST: u32 = 2;
 /** RFC 6675 2: DupThresh. */
 @inline export const DUP_THRESH: u32 = 3;
 /** Bytes of scoreboard per connection. */
@@ -67,7 +73,49 @@ export function sackClear(b: usize): void {
 /** Starts a recovery episode at SND.UNA `una`: nothing retransmitted yet, RescueRxt undefined (RFC 6675 5 step 4). */
 export function sackRecoveryStart(b: usize, una: u32): void {
   store<u32>(b, una, S_RXT_END);
-  store<u32>(b, 0, S_BITS);
+  store<u32>(b, load<u32>(b, S_BITS) & RACK_LOST, S_BITS);
+}
+
+/**
+ * RACK found [start, end) lost (RFC 8985 6.2 step 5): its unSACKed bytes count as lost, and
+ * when part of it was retransmitted in this recovery (a lost retransmission) it becomes
+ * eligible for NextSeg rule 1 again.
+ */
+export function sackMarkLost(b: usize, start: u32, end: u32): void {
+  const bits = load<u32>(b, S_BITS);
+  if ((bits & RACK_LOST) == 0 || seqGt(end, load<u32>(b, S_LOST_END))) store<u32>(b, end, S_LOST_END);
+  store<u32>(b, bits | RACK_LOST, S_BITS);
+  if (seqLt(start, load<u32>(b, S_RXT_END))) store<u32>(b, start, S_RXT_END);
+}
+
+/** True when RACK marked `seq` lost. */
+@inline function rackLost(b: usize, seq: u32): bool {
+  return (load<u32>(b, S_BITS) & RACK_LOST) != 0 && seqLt(seq, load<u32>(b, S_LOST_END));
+}
+
+/** The first byte of [from, to) that RACK did not mark lost (`from` when none is marked). */
+@inline function notRackLost(b: usize, from: u32, to: u32): u32 {
+  if (!rackLost(b, from)) return from;
+  const lostEnd = load<u32>(b, S_LOST_END);
+  return seqLt(lostEnd, to) ? lostEnd : to;
+}
+
+/** True when [start, end) lies inside one SACKed range. */
+export function sackCovers(b: usize, start: u32, end: u32): bool {
+  const n = sackCount(b);
+  for (let i: u32 = 0; i < n; i++) {
+    if (seqLeq(sackStart(b, i), start) && seqLeq(end, sackEnd(b, i))) return true;
+  }
+  return false;
+}
+
+/** True when some byte of [start, end) is SACKed. */
+export function sackOverlaps(b: usize, start: u32, end: u32): bool {
+  const n = sackCount(b);
+  for (let i: u32 = 0; i < n; i++) {
+    if (seqLt(sackStart(b, i), end) && seqLt(start, sackEnd(b, i))) return true;
+  }
+  return false;
 }
 
 /** HighRxt + 1, never below `una`. */
@@ -229,6 +277,7 @@ export function sackNextStart(b: usize, seq: u32, limit: u32): u32 {
  * more than (DupThresh - 1) * SMSS SACKed bytes above it.
  */
 export function sackIsLost(b: usize, seq: u32, smss: u32): bool {
+  if (rackLost(b, seq)) return true;
   const n = sackCount(b);
   let ranges: u32 = 0;
   let bytes: u64 = 0;
@@ -262,7 +311,7 @@ export function sackPipe(b: usize, una: u32, sndMax: u32, smss: u32): u32 {
     const s = sackStart(b, i);
     if (seqLt(from, s)) {
       const lost = rangesAbove >= DUP_THRESH || <u64>above > <u64>(DUP_THRESH - 1) * <u64>smss;
-      if (!lost) pipe += s - from;
+      if (!lost) pipe += s - notRackLost(b, from, s);
       pipe += retransmittedIn(from, s, rxtEnd);
     }
     above -= sackEnd(b, i) - s;
@@ -291,10 +340,17 @@ export function sackNextHole(b: usize, una: u32, smss: u32, lostOnly: bool): boo
     const s = sackStart(b, i);
     const lo = seqLt(from, rxtEnd) ? rxtEnd : from;
     if (seqLt(lo, s)) {
-      const lost = rangesAbove >= DUP_THRESH || <u64>above > <u64>(DUP_THRESH - 1) * <u64>smss;
-      if (lost || !lostOnly) {
+      const lostByDupThresh = rangesAbove >= DUP_THRESH || <u64>above > <u64>(DUP_THRESH - 1) * <u64>smss;
+      const lostByRack = rackLost(b, lo);
+      if (lostByDupThresh || lostByRack || !lostOnly) {
+        let end = s - lo > smss ? lo + smss : s;
+        // Lost by RACK alone: the bytes RACK marked, not the rest of the hole.
+        if (lostOnly && !lostByDupThresh) {
+          const lostEnd = load<u32>(b, S_LOST_END);
+          if (seqLt(lostEnd, end)) end = lostEnd;
+        }
         nextSegStart = lo;
-        nextSegEnd = s - lo > smss ? lo + smss : s;
+        nextSegEnd = end;
         return true;
       }
     }

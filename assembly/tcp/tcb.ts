@@ -18,6 +18,7 @@ import { RTT_STATE_BYTES } from "./rtt";
 import { RING_BYTES } from "../util/bytering";
 import { reasmStateBytes } from "./reassembly";
 import { SACK_BOARD_BYTES } from "./sack";
+import { RACK_STATE_BYTES, rackReset } from "./rack";
 
 /** Flag bits of `Tcb.flags`. */
 export namespace TF {
@@ -85,6 +86,20 @@ export namespace TF {
   export const FASTOPEN: u32 = 1 << 29;
   /** Our SYN-ACK carries a Fast Open cookie for the peer (it asked, or sent a bad one: RFC 7413 4.1.2). */
   export const FASTOPEN_COOKIE: u32 = 1 << 30;
+}
+
+/** Flag bits of `Tcb.flags2` (RFC 8985 loss detection; TF's 32 bits are all used). */
+export namespace TF2 {
+  /** `tRexmt` holds the TLP probe timeout (RFC 8985 7.2), not the RTO. */
+  export const PTO_ARMED: u32 = 1 << 0;
+  /** The PTO fired: the next output sends the loss probe first (RFC 8985 7.3). */
+  export const TLP_SEND: u32 = 1 << 1;
+  /** `tRexmt` holds the RACK reordering timer (RFC 8985 6.3), not the RTO. */
+  export const REO_ARMED: u32 = 1 << 4;
+  /** A TLP episode is open: `tlpEndSeq` is valid (RFC 8985 7.4 TLP.end_seq). */
+  export const TLP_EPISODE: u32 = 1 << 2;
+  /** The episode's probe was a retransmission (RFC 8985 TLP.is_retrans). */
+  export const TLP_IS_RETRANS: u32 = 1 << 3;
 }
 
 /**
@@ -183,6 +198,8 @@ export namespace TF {
   ooo: usize;
   /** SACK scoreboard of the data we sent (tcp/sack.ts), per connection, allocated at init. */
   sack: usize;
+  /** RACK transmission records and state (tcp/rack.ts), per connection, allocated at init. */
+  rack: usize;
   /** Send ring capacity (a slab chunk, power of two); 0 = no ring (listeners, freed). */
   sndBufSize: u32;
   /** Receive ring capacity (a slab chunk, power of two); 0 = no ring. */
@@ -249,6 +266,12 @@ export namespace TF {
   bytesOut: u64;
   /** Segments retransmitted. */
   retransmits: u32;
+
+  // RFC 8985 TLP (tcp/tlp.ts).
+  /** TF2 bits; 0 on a new connection. */
+  flags2: u32;
+  /** SND.NXT right after the loss probe went out (TLP.end_seq); valid with TF2.TLP_EPISODE. */
+  tlpEndSeq: u32;
 }
 
 // Private state areas at the end of each record (fixed size, reached with tcbCc, tcbRtt,
@@ -283,11 +306,15 @@ export function tcbTableInit(): void {
   const reasmBytes = <usize>reasmStateBytes();
   const reasmArea = allocZeroed(<usize>capacity * reasmBytes);
   const sackArea = allocZeroed(<usize>capacity * <usize>SACK_BOARD_BYTES);
+  // RACK records only when RACK can run (Cfg.TcpRack): none of this memory otherwise.
+  const rackBytes: usize = cfg(Cfg.TcpRack) != 0 ? <usize>RACK_STATE_BYTES : 0;
+  const rackArea = rackBytes > 0 ? allocZeroed(<usize>capacity * rackBytes) : 0;
   for (let i: u32 = 0; i < capacity; i++) {
     const t = tcbAt(i);
     t.index = i;
     t.ooo = reasmArea + <usize>i * reasmBytes;
     t.sack = sackArea + <usize>i * <usize>SACK_BOARD_BYTES;
+    t.rack = rackBytes > 0 ? rackArea + <usize>i * rackBytes : 0;
     t.state = TcpState.CLOSED;
     t.queueNext = i + 1 < capacity ? <i32>(i + 1) : -1;
   }
@@ -322,7 +349,10 @@ export function tcbAlloc(): Tcb | null {
   const idx = t.index;
   const ooo = t.ooo;
   const sack = t.sack;
+  const rack = t.rack;
   memory.fill(changetype<usize>(t), 0, TCB_SIZE);
+  t.rack = rack;
+  if (rack != 0) rackReset(rack);
   t.index = idx;
   t.ooo = ooo;
   t.sack = sack;

@@ -7,8 +7,9 @@
 // connection's timers change, `timerUpdate(t)` re-keys it.
 //
 // Timers (RFC 9293 3.8, RFC 6298, RFC 1122 4.2.2.17, 4.2.3.6, RFC 7323):
-// - tRexmt, one of: retransmission (RFC 6298 5), SYN / SYN-ACK retry, persist (zero-window
-//   probe, RFC 9293 3.8.6.1), TIME-WAIT expiry (2*MSL), orphaned FIN-WAIT-2 expiry (as Linux);
+// - tRexmt, one of: retransmission (RFC 6298 5), tail loss probe timeout (RFC 8985 7.2,
+//   TF2.PTO_ARMED, tcp/tlp.ts), RACK reordering timer (RFC 8985 6.3, TF2.REO_ARMED,
+//   tcp/rack.ts), SYN / SYN-ACK retry, persist (zero-window probe, RFC 9293 3.8.6.1), TIME-WAIT expiry (2*MSL), orphaned FIN-WAIT-2 expiry (as Linux);
 // - tDelack: the delayed ACK (RFC 9293 3.8.6.3, RFC 1122 4.2.3.2);
 // - tKeep: keepalive idle / probe interval (RFC 1122 4.2.3.6).
 
@@ -16,7 +17,7 @@ import { cfg, Cfg } from "../abi/config";
 import { defineCounter, bump } from "../abi/counters";
 import { allocZeroed } from "../frame/rings";
 import { now, NEVER } from "../util/time";
-import { Tcb, TF, tcbAt, tcbRtt, tcbCc } from "./tcb";
+import { Tcb, TF, TF2, tcbAt, tcbRtt, tcbCc } from "./tcb";
 import { TcpState } from "./state";
 import { Errno } from "./api";
 import { rttRto, rttBackoff, rttOnRetransmit } from "./rtt";
@@ -25,6 +26,9 @@ import { sackClear } from "./sack";
 import { outputSchedule, sendProbe, sendRstInConnection, flightSize } from "./output";
 import { connectionFail, connectionFree } from "./close";
 import { fastOpenSynTimeout } from "./fastopen";
+import { tlpFired, tlpEpisodeEnd, tlpArm } from "./tlp";
+import { rackActive, rackForgetRecords, rackReoTimerFired } from "./rack";
+import { rackReact } from "./input";
 
 const RTO_FIRED = defineCounter("tcp.timer.rto");
 const PERSIST_FIRED = defineCounter("tcp.timer.persist");
@@ -125,6 +129,7 @@ export function timersCancel(t: Tcb): void {
   t.tDelack = NEVER;
   t.tKeep = NEVER;
   t.flags &= ~TF.PERSIST;
+  t.flags2 &= ~(TF2.PTO_ARMED | TF2.REO_ARMED);
   const p = posOf(t.index);
   if (p >= 0) heapRemoveAt(<u32>p);
 }
@@ -164,6 +169,7 @@ export function tcpTimersRun(): void {
  */
 export function rexmtArm(t: Tcb): void {
   t.flags &= ~TF.PERSIST;
+  t.flags2 &= ~(TF2.PTO_ARMED | TF2.REO_ARMED);
   let at = now() + <i64>rttRto(tcbRtt(t));
   if (t.unackedSinceUs != NEVER) {
     const limit = t.unackedSinceUs + <i64>t.userTimeoutMs * 1000;
@@ -173,9 +179,18 @@ export function rexmtArm(t: Tcb): void {
   timerUpdate(t);
 }
 
+/** Arms the RACK reordering timer `timeoutUs` from now in place of the RTO (RFC 8985 6.3). */
+export function rackReoArm(t: Tcb, timeoutUs: i64): void {
+  t.flags &= ~TF.PERSIST;
+  t.flags2 = (t.flags2 & ~TF2.PTO_ARMED) | TF2.REO_ARMED;
+  t.tRexmt = now() + timeoutUs;
+  timerUpdate(t);
+}
+
 /** Stops the retransmission / persist timer. */
 export function rexmtStop(t: Tcb): void {
   t.flags &= ~TF.PERSIST;
+  t.flags2 &= ~(TF2.PTO_ARMED | TF2.REO_ARMED);
   t.tRexmt = NEVER;
   timerUpdate(t);
 }
@@ -183,6 +198,7 @@ export function rexmtStop(t: Tcb): void {
 /** Arms the persist timer (zero window with data waiting), RTO-based with backoff. */
 export function persistArm(t: Tcb): void {
   t.flags |= TF.PERSIST;
+  t.flags2 &= ~(TF2.PTO_ARMED | TF2.REO_ARMED);
   t.tRexmt = now() + <i64>rttRto(tcbRtt(t));
   timerUpdate(t);
 }
@@ -208,6 +224,7 @@ export function delackArm(t: Tcb): void {
 /** TIME-WAIT for 2*MSL (RFC 9293 3.6.1; Cfg.TcpTimeWaitMs, 60 s as Linux). */
 export function timeWaitArm(t: Tcb): void {
   t.flags &= ~TF.PERSIST;
+  t.flags2 &= ~(TF2.PTO_ARMED | TF2.REO_ARMED);
   t.tDelack = NEVER;
   t.tKeep = NEVER;
   t.tRexmt = now() + <i64>cfg(Cfg.TcpTimeWaitMs) * 1000;
@@ -249,6 +266,19 @@ function rexmtFired(t: Tcb): void {
     persistArm(t);
     return;
   }
+  if ((t.flags2 & TF2.REO_ARMED) != 0) {
+    // RFC 8985 6.3: the reordering window ran out: detect losses again, the RTO behind it.
+    t.flags2 &= ~TF2.REO_ARMED;
+    rackReoTimerFired();
+    if (!tlpArm(t)) rexmtArm(t);
+    rackReact(t);
+    return;
+  }
+  if ((t.flags2 & TF2.PTO_ARMED) != 0) {
+    // RFC 8985 7.3: the probe timeout, not the RTO.
+    tlpFired(t);
+    return;
+  }
   bump(RTO_FIRED);
   const t0 = now();
   if (state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED) {
@@ -275,6 +305,8 @@ function rexmtFired(t: Tcb): void {
   }
   rttOnRetransmit(tcbRtt(t));
   t.flags &= ~TF.IN_RECOVERY;
+  tlpEpisodeEnd(t);
+  if (rackActive(t)) rackForgetRecords(t.rack);
   // RFC 2018 8, RFC 6675 5.1: after a timeout the SACK information is not trusted.
   sackClear(t.sack);
   t.dupAcks = 0;

@@ -63,6 +63,11 @@ export interface TcpSettings {
    */
   prr?: boolean;
   /**
+   * RFC 8985 Tail Loss Probe: when the tail of a flight is lost, probe after about two round
+   * trips instead of waiting for the retransmission timeout (default false).
+   */
+  rack?: boolean;
+  /**
    * ECN (RFC 3168) on new connections, as Linux's net.ipv4.tcp_ecn: 0 never; 1 request it on
    * outgoing connections and accept it on incoming ones; 2 (the default) accept it only
    * when the peer asks.
@@ -207,7 +212,7 @@ const SLOT_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 
 /** Options handled by the host, per group (not config slots). */
 const HOST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  tcp: ['ephemeralPorts', 'congestion', 'sack', 'prr', 'ecn', 'noDelay', 'fastOpen', 'synCookies'],
+  tcp: ['ephemeralPorts', 'congestion', 'sack', 'prr', 'rack', 'ecn', 'noDelay', 'fastOpen', 'synCookies'],
   arp: [],
   udp: [],
   rings: [],
@@ -423,6 +428,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (tcp.prr !== undefined) {
     if (typeof tcp.prr !== 'boolean') throw typeError(`options.tcp.prr must be a boolean, got ${describe(tcp.prr)}`);
     slots.set('tcpPrr', tcp.prr ? 1 : 0);
+  }
+  if (tcp.rack !== undefined) {
+    if (typeof tcp.rack !== 'boolean') throw typeError(`options.tcp.rack must be a boolean, got ${describe(tcp.rack)}`);
+    slots.set('tcpRack', tcp.rack ? 1 : 0);
   }
   if (tcp.ecn !== undefined) {
     if (tcp.ecn !== 0 && tcp.ecn !== 1 && tcp.ecn !== 2) {
