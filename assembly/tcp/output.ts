@@ -613,9 +613,10 @@ export function tcpOutput(t: Tcb): bool {
     }
     if (t.unackedSinceUs == NEVER) t.unackedSinceUs = now();
     t.lastSendUs = now();
-    // RFC 8985 7.2: after new data the PTO (re)starts when allowed; else RFC 6298 5.1: start
-    // the RTO when data goes out and it is not running (or the PTO held the timer).
-    if (!(len > 0 && !retransmitting && tlpArm(t)) &&
+    // RFC 8985 7.2: after new data the PTO (re)starts when allowed (the RACK reordering timer,
+    // when it holds the timer, stays); else RFC 6298 5.1: start the RTO when data goes out and
+    // it is not running (or the PTO held the timer).
+    if (!(len > 0 && !retransmitting && (t.flags2 & TF2.REO_ARMED) == 0 && tlpArm(t)) &&
         (t.tRexmt == NEVER || (t.flags & TF.PERSIST) != 0 || (t.flags2 & TF2.PTO_ARMED) != 0)) rexmtArm(t);
   }
   return true;

@@ -54,14 +54,15 @@ function ptoAllowed(t: Tcb): bool {
   if (cfg(Cfg.TcpRack) == 0) return false;
   if (!probingState(t.state)) return false;
   if ((t.flags & (TF.IN_RECOVERY | TF.PERSIST)) != 0 || t.backoff != 0) return false;
-  if ((t.flags2 & (TF2.TLP_EPISODE | TF2.REO_ARMED)) != 0) return false;
+  if ((t.flags2 & TF2.TLP_EPISODE) != 0) return false;
   if (t.sndMax == t.sndUna || t.sndNxt != t.sndMax) return false;
   return rttHasSample(tcbRtt(t));
 }
 
 /**
  * Arms (or re-arms) the PTO in place of the RTO when RFC 8985 7.2 allows it; true when armed.
- * Called after new data went out and on an ACK of new data with data still outstanding.
+ * Called after new data went out (not while the RACK reordering timer holds `tRexmt`) and on
+ * an ACK of new data with data still outstanding (RACK then re-arms its timer if it needs it).
  */
 export function tlpArm(t: Tcb): bool {
   if (!ptoAllowed(t)) return false;

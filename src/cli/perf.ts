@@ -37,6 +37,7 @@ Options:
   --congestion NAME     memory link: the stacks' congestion control, newreno (default) or cubic;
                         over --link tap the kernel sends, with its own (sysctl
                         net.ipv4.tcp_congestion_control)
+  --rack                memory link: RACK-TLP loss detection (RFC 8985) on both stacks
   --clock real|virtual  real: wall time; virtual: simulated time (goodput over simSeconds). Default:
                         virtual when --impair is given (a simulated network), real otherwise
   --tap NAME            tap link: interface to create (default wtap0)
@@ -62,6 +63,11 @@ export interface PerfResult {
   seed: number;
   /** The sender's congestion control algorithm. */
   congestion: string;
+  /** Memory link: RACK-TLP on (createStack tcp.rack) and the sender's RTOs, TLP probes and RACK lost marks. */
+  rack?: boolean;
+  rtos?: number;
+  tlpProbes?: number;
+  rackLostMarked?: number;
   clock: 'real' | 'virtual';
   simSeconds?: number;
   impair?: ImpairmentOptions;
@@ -70,13 +76,15 @@ export interface PerfResult {
 /** Two stacks over a MemoryLink: stack B sends `bytes` to a sink on stack A. */
 export async function perfMemory(opts: {
   bytes: number; seed: number; impair: ImpairmentOptions; clock: 'real' | 'virtual'; congestion?: CongestionControl;
+  rack?: boolean;
 }): Promise<PerfResult> {
+  const rack = opts.rack ?? false;
   const clock = opts.clock === 'virtual' ? new VirtualClock() : 'real';
   const congestion = opts.congestion ?? 'newreno';
   const [a, b] = MemoryLink.pair({ seed: opts.seed, ...opts.impair });
-  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock, tcp: { congestion } });
+  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock, tcp: { congestion, rack } });
   // The sender requests ECN (RFC 3168), so `--impair ce=P` marks instead of dropping.
-  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion, ecn: 1 } });
+  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion, ecn: 1, rack } });
   const simStart = server.clock.nowUs();
   const started = process.hrtime.bigint();
   const hash = createHash('sha256');
@@ -107,6 +115,10 @@ export async function perfMemory(opts: {
   const simSeconds = (server.clock.nowUs() - simStart) / 1e6;
   const retransmits = retransmitCount(client.counters()) + retransmitCount(server.counters());
   const ecnReductions = client.counters()['tcp.ecn.cwnd_reductions'];
+  const sent = client.counters();
+  const rtos = sent['tcp.timer.rto'];
+  const tlpProbes = sent['tcp.tlp.probes'];
+  const rackLostMarked = sent['tcp.rack.lost_marked'];
   await Promise.all([client.close({ timeoutMs: 5000 }), server.close({ timeoutMs: 5000 })]);
   const sha256 = hash.digest('hex');
   const intact = received === opts.bytes && sha256 === expected.digest('hex');
@@ -114,6 +126,7 @@ export async function perfMemory(opts: {
   return {
     link: 'memory', bytes: opts.bytes, seconds, goodputMbps: (received * 8) / goodSeconds / 1e6,
     retransmits, ecnReductions, intact, received, sha256, seed: opts.seed, congestion, clock: opts.clock,
+    rack, rtos, tlpProbes, rackLostMarked,
     ...(opts.clock === 'virtual' ? { simSeconds } : {}),
     ...(Object.keys(opts.impair).length ? { impair: opts.impair } : {}),
   };
@@ -139,6 +152,7 @@ export const command: Command = {
           seed: { type: 'string', default: '1' },
           clock: { type: 'string' },
           congestion: { type: 'string' },
+          rack: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           tap: { type: 'string', default: 'wtap0' },
           kernel: { type: 'string', default: '10.99.0.1/24' },
@@ -158,10 +172,11 @@ export const command: Command = {
     }
     let result: PerfResult;
     if (values.link === 'memory') {
-      result = await perfMemory({ bytes, seed, impair, clock, congestion });
+      result = await perfMemory({ bytes, seed, impair, clock, congestion, rack: values.rack });
     } else if (values.link === 'tap') {
       if (Object.keys(impair).length) throw new UsageError('--impair applies to --link memory only (the tap is a real link)');
       if (clock !== 'real') throw new UsageError('--link tap runs on real time only: drop --clock virtual');
+      if (values.rack) throw new UsageError('--rack applies to --link memory only: over the tap the kernel sends');
       if (congestion !== undefined) throw new UsageError("--congestion applies to --link memory only: over the tap the kernel sends, with its own algorithm (sysctl net.ipv4.tcp_congestion_control)");
       const [kernelAddr, prefix] = values.kernel!.split('/');
       if (parseIpv4(kernelAddr) === null || !(Number(prefix) >= 1 && Number(prefix) <= 30)) throw new UsageError(`--kernel: '${values.kernel}' is not an IPv4 address with a prefix, like 10.99.0.1/24`);
