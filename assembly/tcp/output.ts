@@ -408,7 +408,9 @@ function sendLossProbe(t: Tcb): i32 {
   const span = end - t.sndUna;
   const len = span < maxSeg ? span : maxSeg;
   if (len == 0 && !withFin) return 1;
-  const r = emit(t, end - len, TCP_ACK_FLAG | (withFin ? TCP_FIN : 0), len);
+  // PSH as the original had it: the segment ended the data queued.
+  const push = len > 0 && end == dataEnd ? TCP_PSH : 0;
+  const r = emit(t, end - len, TCP_ACK_FLAG | push | (withFin ? TCP_FIN : 0), len);
   if (r == 0) return 0;
   bump(RETRANSMITS);
   t.retransmits++;

@@ -28,6 +28,7 @@ export const SYSCTL_RULES: readonly SysctlRule[] = [
     map: (f) => (f.length === 1 ? [['tcpFastOpen', f[0] & 3]] : `expects one number, got ${f.length}`),
   },
   { sysctl: 'net.ipv4.tcp_syncookies', meaning: 'tcpSynCookies (0 never, 1 when a SYN queue is full, 2 always; same values)', map: one('tcpSynCookies') },
+  { sysctl: 'net.ipv4.tcp_recovery', meaning: 'tcpRack = bit 0x1 (RACK-TLP loss detection, RFC 8985; Linux\'s default 1)', map: (f) => (f.length === 1 ? [['tcpRack', f[0] & 1]] : `expects one number, got ${f.length}`) },
   { sysctl: 'net.ipv4.tcp_ecn', meaning: 'tcpEcn (0 off, 1 request and accept, 2 accept only; same values)', map: one('tcpEcn') },
   { sysctl: 'net.ipv4.tcp_syn_retries', meaning: 'tcpSynRetries', map: one('tcpSynRetries') },
   { sysctl: 'net.ipv4.tcp_synack_retries', meaning: 'tcpSynAckRetries', map: one('tcpSynAckRetries') },
