@@ -1,0 +1,96 @@
+// Interop of RACK-TLP (RFC 8985) with the Linux kernel across net_tap (root; CI runs it): the
+// kernel's `curl` downloads 16 MiB from node:http on the stack while 2% of the frames the
+// stack sends are lost (a seeded `impair` on the stack's link: this kernel has no netem
+// qdisc). With `tcp: { rack: true }` the body arrives intact, the capture is clean, and the
+// stack's counters show tail loss probes sent and segments RACK marked lost. The same
+// download with RACK-TLP off runs beside it; RTOs and retransmissions of both are printed as
+// a `note:` (no assertion on time or on the comparison). Each run is a child process
+// (tests/interop-rack-stack.mjs) owning tap wtap46, one after the other.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { tapOrSkip, tapPlan, run, startCapture, checkCapture, notedNegativeZero } from './support/tap.mjs';
+
+const FILE = 'tests/interop-rack.test.mjs';
+const TAP = 46;
+const SIZE = 16 * 1024 * 1024;
+const SEED = 9;
+const LOSS = 0.02;
+const HTTP_PORT = 8080;
+
+/** Starts the stack process; resolves { finish(): counters } once it serves. */
+async function startStack(rack) {
+  const child = spawn('setpriv', ['--pdeathsig', 'TERM', process.execPath,
+    new URL('./interop-rack-stack.mjs', import.meta.url).pathname, rack ? '1' : '0', String(LOSS)],
+  { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const first = await lines.next();
+  if (first.done || first.value !== 'ready') throw new Error(`the stack process did not start (exit ${await exited})`);
+  return {
+    async finish() {
+      child.stdin.write('done\n');
+      const line = await lines.next();
+      await exited;
+      return JSON.parse(line.value);
+    },
+  };
+}
+
+/** One download by the kernel's curl; { curl, counters, dropped }. */
+async function download(rack, pcap) {
+  const plan = tapPlan(TAP);
+  const stack = await startStack(rack);
+  const capture = pcap ? await startCapture(plan.iface, pcap) : null;
+  const curl = await run('curl', ['-sS', '--max-time', '300', `http://${plan.stack}:${HTTP_PORT}/bytes/${SIZE}?seed=${SEED}`],
+    { hashStdout: true, timeoutMs: 310_000 });
+  await new Promise((r) => setTimeout(r, 200)); // the last ACKs and FINs into the capture
+  const dropped = capture ? (await capture.stop()).dropped : 0;
+  const counters = await stack.finish();
+  // The kernel unregisters the tap after the process is gone, not at once: the next run's
+  // process needs the name free.
+  const until = Date.now() + 15_000;
+  while (existsSync(`/sys/class/net/${plan.iface}`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return { curl, counters, dropped };
+}
+
+if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
+  const { seededSha256 } = await import('../dist/util/seeded-bytes.js');
+  const dir = mkdtempSync(join(tmpdir(), 'wasm-tcpip-interop-rack-'));
+  const plan = tapPlan(TAP);
+  const expected = seededSha256(SEED, SIZE);
+  let withRack = null;
+
+  test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('16 MiB to the kernel with 2% loss, RACK-TLP on: intact, clean capture, probes sent and losses marked by RACK', async () => {
+    const pcap = join(dir, 'rack.pcap');
+    withRack = await download(true, pcap);
+    const { curl, counters: c } = withRack;
+    assert.is(curl.code, 0, curl.err);
+    assert.is(curl.length, SIZE);
+    assert.is(curl.sha, expected);
+    assert.ok(c['tcp.tlp.probes'] > 0, 'tail loss probes were sent');
+    assert.ok(c['tcp.rack.lost_marked'] > 0, 'RACK marked segments lost');
+    const seen = await checkCapture(pcap, plan.stack);
+    assert.equal(seen.problems, [], 'no malformed frame, no bad checksum');
+    notedNegativeZero(seen);
+  });
+
+  test('the same download with RACK-TLP off also arrives intact; RTOs compared in a note', async () => {
+    const { curl, counters: c } = await download(false, null);
+    assert.is(curl.code, 0, curl.err);
+    assert.is(curl.sha, expected);
+    assert.is(c['tcp.tlp.probes'], 0);
+    assert.is(c['tcp.rack.lost_marked'], 0);
+    const r = withRack?.counters ?? {};
+    console.log(`note: 16 MiB at ${LOSS * 100}% loss, RACK-TLP on vs off: RTOs ${r['tcp.timer.rto']} vs ${c['tcp.timer.rto']}, retransmitted segments ${r['tcp.tx.retransmits']} vs ${c['tcp.tx.retransmits']}; on: TLP probes ${r['tcp.tlp.probes']}, TLP-repaired losses ${r['tcp.tlp.recoveries']}, RACK lost marks ${r['tcp.rack.lost_marked']}, reordering timer ${r['tcp.rack.reo_timer_fired']}, SACK recoveries ${r['tcp.sack.recovery_episodes']}`);
+  });
+}
+
+test.run();
