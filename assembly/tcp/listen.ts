@@ -29,7 +29,7 @@ import { Errno } from "./api";
 import { cfg, Cfg } from "../abi/config";
 import {
   synCookieInit, synCookieSend, synCookieExpected, synCookieAccept, synCookieAccepted,
-  synCookieSynFlags, SYNCOOKIES_ALWAYS, SYNCOOKIES_ON_OVERFLOW,
+  synCookieSynFlags, SYNCOOKIES_OFF, SYNCOOKIES_ALWAYS,
 } from "./syncookie";
 
 const DROP_SYN_QUEUE_FULL = defineCounter("drop.tcp.syn_queue_full");
@@ -86,7 +86,7 @@ export function listenOpen(localAddr: u32, port: u32, backlog: u32, synBacklog: 
 export function listenerSyn(l: Tcb, src: u32, dst: u32, seg: usize, srcPort: u32, o: TcpOptions): Tcb | null {
   const cookies = cfg(Cfg.TcpSynCookies);
   const synQueueFull = l.synQueueLen >= l.synBacklog;
-  if (synQueueFull && cookies != SYNCOOKIES_ON_OVERFLOW && cookies != SYNCOOKIES_ALWAYS) {
+  if (synQueueFull && cookies == SYNCOOKIES_OFF) {
     bump(DROP_SYN_QUEUE_FULL);
     return null;
   }
