@@ -9,6 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, Errno, State } from './helpers/tcp-stack.mjs';
 import { ipv4Frame as ipv4, tcpSegment as tcp, ipAddress, PEER_IP, PEER_MAC, STACK_IP } from '../dist/testing/frames.js';
+import { resolveOptions } from '../dist/stack/options.js';
+import { MemoryLink } from '../dist/index.js';
 
 // ---- an independent model of the cookie (BigInt) ----
 const M64 = (1n << 64n) - 1n;
@@ -263,6 +265,25 @@ test('a SYN-ACK to a listener is not taken as a cookie ACK: the usual reset', ()
   const out = s.input(ack({ flags: 'SA', seq: 1000, ack: sa.seq + 1 }));
   assert.equal([out[0].tcp.flags, out[0].tcp.seq], ['R', sa.seq + 1]);
   assert.is(s.counter('tcp.syncookies.failed'), 0);
+});
+
+test('options.tcp.synCookies maps to the tcpSynCookies slot; other values are refused with ERR_OUT_OF_RANGE', () => {
+  const base = { link: MemoryLink.pair()[0], address: '10.0.0.1/24' };
+  for (const synCookies of [0, 1, 2]) assert.is(resolveOptions({ ...base, tcp: { synCookies } }).slots.get('tcpSynCookies'), synCookies);
+  assert.is(resolveOptions(base).slots.get('tcpSynCookies'), undefined, 'unset: the stack default (1)');
+  for (const synCookies of [3, -1, true, '1']) {
+    try {
+      resolveOptions({ ...base, tcp: { synCookies } });
+      assert.unreachable(`synCookies ${synCookies} accepted`);
+    } catch (e) {
+      assert.is(e.code, 'ERR_OUT_OF_RANGE');
+      assert.match(e.message, /options\.tcp\.synCookies must be 0 \(never\), 1 \(when a SYN queue is full\) or 2 \(always\)/);
+    }
+  }
+});
+
+test('the stack refuses tcpSynCookies 3 at init, naming the slot', () => {
+  assert.throws(() => new TestStack({ config: { tcpSynCookies: 3 } }), /tcpSynCookies/);
 });
 
 test.run();
