@@ -100,8 +100,10 @@ test('prr: partial sndcnt rounds up to one whole segment; the overshoot comes of
   const { x, cc } = grown({ flight: 30 * MSS });
   x.ccOnCongestionEvent(cc, DUPACK, 30 * MSS);          // ssthresh 15 segments, RecoverFS 30
   assert.is(x.ccRecoveryAck(cc, MSS, 28 * MSS, 0), 500); // CEIL(1000 * 15000 / 30000) - 0
+  assert.is(x.prrSndcnt(cc), 500);
   assert.is(x.ccRecoveryRoom(cc, MSS), MSS);
   x.ccRecoverySent(cc, MSS);
+  assert.is(x.prrSndcnt(cc), 0);
   assert.is(x.ccRecoveryRoom(cc, MSS), 0);
   assert.is(x.ccRecoveryAck(cc, MSS, 27 * MSS, 0), 0);   // CEIL(2000 / 2) - 1000
   assert.is(x.ccRecoveryAck(cc, 3 * MSS, 25 * MSS, 0), 1500); // CEIL(5000 / 2) - 1000

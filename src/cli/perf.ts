@@ -38,6 +38,7 @@ Options:
                         over --link tap the kernel sends, with its own (sysctl
                         net.ipv4.tcp_congestion_control)
   --rack                memory link: RACK-TLP loss detection (RFC 8985) on both stacks
+  --prr                 memory link: Proportional Rate Reduction (RFC 6937) in fast recovery, both stacks
   --clock real|virtual  real: wall time; virtual: simulated time (goodput over simSeconds). Default:
                         virtual when --impair is given (a simulated network), real otherwise
   --tap NAME            tap link: interface to create (default wtap0)
@@ -76,15 +77,16 @@ export interface PerfResult {
 /** Two stacks over a MemoryLink: stack B sends `bytes` to a sink on stack A. */
 export async function perfMemory(opts: {
   bytes: number; seed: number; impair: ImpairmentOptions; clock: 'real' | 'virtual'; congestion?: CongestionControl;
-  rack?: boolean;
+  rack?: boolean; prr?: boolean;
 }): Promise<PerfResult> {
   const rack = opts.rack ?? false;
+  const prr = opts.prr ?? false;
   const clock = opts.clock === 'virtual' ? new VirtualClock() : 'real';
   const congestion = opts.congestion ?? 'newreno';
   const [a, b] = MemoryLink.pair({ seed: opts.seed, ...opts.impair });
-  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock, tcp: { congestion, rack } });
+  const server = await createStack({ link: a, address: '10.0.0.1/24', seed: opts.seed, clock, tcp: { congestion, rack, prr } });
   // The sender requests ECN (RFC 3168), so `--impair ce=P` marks instead of dropping.
-  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion, ecn: 1, rack } });
+  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: opts.seed + 1, clock, tcp: { congestion, ecn: 1, rack, prr } });
   const simStart = server.clock.nowUs();
   const started = process.hrtime.bigint();
   const hash = createHash('sha256');
@@ -153,6 +155,7 @@ export const command: Command = {
           clock: { type: 'string' },
           congestion: { type: 'string' },
           rack: { type: 'boolean', default: false },
+          prr: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           tap: { type: 'string', default: 'wtap0' },
           kernel: { type: 'string', default: '10.99.0.1/24' },
@@ -172,11 +175,12 @@ export const command: Command = {
     }
     let result: PerfResult;
     if (values.link === 'memory') {
-      result = await perfMemory({ bytes, seed, impair, clock, congestion, rack: values.rack });
+      result = await perfMemory({ bytes, seed, impair, clock, congestion, rack: values.rack, prr: values.prr });
     } else if (values.link === 'tap') {
       if (Object.keys(impair).length) throw new UsageError('--impair applies to --link memory only (the tap is a real link)');
       if (clock !== 'real') throw new UsageError('--link tap runs on real time only: drop --clock virtual');
       if (values.rack) throw new UsageError('--rack applies to --link memory only: over the tap the kernel sends');
+      if (values.prr) throw new UsageError('--prr applies to --link memory only: over the tap the kernel sends');
       if (congestion !== undefined) throw new UsageError("--congestion applies to --link memory only: over the tap the kernel sends, with its own algorithm (sysctl net.ipv4.tcp_congestion_control)");
       const [kernelAddr, prefix] = values.kernel!.split('/');
       if (parseIpv4(kernelAddr) === null || !(Number(prefix) >= 1 && Number(prefix) <= 30)) throw new UsageError(`--kernel: '${values.kernel}' is not an IPv4 address with a prefix, like 10.99.0.1/24`);

@@ -52,7 +52,8 @@
 //
 // Counters: tcp.cc.newreno.connections / tcp.cc.cubic.connections, one per `ccInit`, say
 // which algorithm each connection ran; tcp.cc.rate_limited_acks counts ACKs that left cwnd
-// alone because the flight had not used it.
+// alone because the flight had not used it; tcp.prr.* (./prr.ts) count PRR recoveries,
+// their exits and which rule sized each ACK.
 //
 // Guarantees: every hook keeps cwnd >= 1 SMSS and ssthresh >= 2 SMSS after a congestion
 // event; nothing allocates; ids not built are refused at `ccInit`, so a hook never sees one.
