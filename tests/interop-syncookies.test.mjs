@@ -5,13 +5,16 @@
 // tcpSynCookies 1) answer the flood and curl: every download completes with the right
 // length and SHA-256, cookies were sent to the flood and accepted from curl, and the stack's
 // connection table never filled (no SYN was refused for want of a record: the flood holds
-// only the SYN queue's 4).
+// only the SYN queue's 4). A capture of one more cookie handshake shows the kernel's
+// timestamps carrying window scale and SACK-permitted through the cookie.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { tapOrSkip, openTap, run } from './support/tap.mjs';
+import { tapOrSkip, openTap, run, startCapture } from './support/tap.mjs';
 
 const FILE = 'tests/interop-syncookies.test.mjs';
 const TAP = 48;
@@ -49,9 +52,10 @@ for i in range(count):
 print(sent)
 `;
 
-if (tapOrSkip(FILE, ['curl', 'python3'])) {
+if (tapOrSkip(FILE, ['curl', 'python3', 'tcpdump'])) {
   const { createStack } = await import('../dist/index.js');
   const { seededChunks, seededSha256 } = await import('../dist/util/seeded-bytes.js');
+  const dir = mkdtempSync(join(tmpdir(), 'wasm-tcpip-interop-syncookies-'));
   const { plan, link } = await openTap(TAP);
   const stack = await createStack({
     link, address: `${plan.stack}/${plan.prefix}`, gateway: plan.kernel, seed: 48, poll: 'busy', tcp: { maxConnections: 64 },
@@ -76,6 +80,7 @@ if (tapOrSkip(FILE, ['curl', 'python3'])) {
 
   test.after(async () => {
     await stack.close({ timeoutMs: 500 });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a spoofed SYN flood fills the SYN queue; kernel curl downloads still complete through SYN cookies', async () => {
@@ -104,6 +109,23 @@ if (tapOrSkip(FILE, ['curl', 'python3'])) {
     assert.is(c['drop.tcp.syn_queue_full'], 0);
     assert.is(c['tcp.syncookies.failed'], 0);
     console.log(`note: ${c['tcp.syncookies.sent']} cookies sent, ${c['tcp.syncookies.accepted']} accepted`);
+  });
+
+  test('with the kernel\'s timestamps, window scale and SACK-permitted survive the cookie (capture of the handshake)', async () => {
+    const accepted = stack.counters()['tcp.syncookies.accepted'];
+    const pcap = join(dir, 'handshake.pcap');
+    const capture = await startCapture(plan.iface, pcap);
+    const curl = await run('curl', ['-sS', '--max-time', '60', `http://${plan.stack}:${HTTP_PORT}/`], { hashStdout: true });
+    await capture.stop();
+    assert.is(curl.code, 0, curl.err);
+    assert.is(curl.sha, seededSha256(SEED, SIZE));
+    assert.is(stack.counters()['tcp.syncookies.accepted'], accepted + 1, 'this connection came from a cookie too');
+    const lines = (await run('tcpdump', ['-nr', pcap, '-c', '3', `tcp port ${HTTP_PORT}`])).out.split('\n');
+    // The kernel's SYN offers all three; the cookie SYN-ACK answers with all three (the stack's
+    // shift for its 256 KiB receive ring is 3); the kernel's ACK then carries timestamps.
+    assert.match(lines[0], /Flags \[S\],.*sackOK,TS val \d+ ecr 0,nop,wscale \d+/, lines[0]);
+    assert.match(lines[1], /Flags \[S\.\],.*options \[mss 1460,sackOK,TS val \d+ ecr \d+,nop,wscale 3\]/, lines[1]);
+    assert.match(lines[2], /Flags \[\.\],.*options \[nop,nop,TS val \d+ ecr \d+\]/, lines[2]);
   });
 }
 
