@@ -64,7 +64,7 @@ export interface PerfResult {
   seed: number;
   /** The sender's congestion control algorithm. */
   congestion: string;
-  /** Memory link: RACK-TLP on (createStack tcp.rack) and the sender's RTOs, TLP probes and RACK lost marks. */
+  /** Memory link with --rack only (so both links print the same fields otherwise): RACK-TLP on, the sender's RTOs, TLP probes and RACK lost marks. */
   rack?: boolean;
   rtos?: number;
   tlpProbes?: number;
@@ -128,7 +128,7 @@ export async function perfMemory(opts: {
   return {
     link: 'memory', bytes: opts.bytes, seconds, goodputMbps: (received * 8) / goodSeconds / 1e6,
     retransmits, ecnReductions, intact, received, sha256, seed: opts.seed, congestion, clock: opts.clock,
-    rack, rtos, tlpProbes, rackLostMarked,
+    ...(rack ? { rack, rtos, tlpProbes, rackLostMarked } : {}),
     ...(opts.clock === 'virtual' ? { simSeconds } : {}),
     ...(Object.keys(opts.impair).length ? { impair: opts.impair } : {}),
   };
