@@ -5,7 +5,7 @@
 // episode's congestion response (7.4.2) exactly once; tcpRack 0 keeping the RTO.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TestStack, PeerConn } from './helpers/tcp-stack.mjs';
+import { TestStack, PeerConn, InfoFlag } from './helpers/tcp-stack.mjs';
 import { ipv4Frame as ipv4, tcpSegment as tcp } from '../dist/testing/frames.js';
 
 const PEER_IP = '10.0.0.2';
@@ -36,6 +36,8 @@ function open({ rack = 1, sack = true } = {}) {
   s.notified();
   const c = new PeerConn(s, { port: 80, peerPort: 40000, rcv: 1001, snd: iss + 1, h, l });
   assert.is(s.info(h).srttUs, 10_000);
+  // tcpInfo: RACK runs with tcpRack and SACK; TLP alone otherwise.
+  assert.is(s.info(h).flags & InfoFlag.RACK, rack && sack ? InfoFlag.RACK : 0);
   return [s, c, iss + 1];
 }
 

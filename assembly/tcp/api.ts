@@ -128,7 +128,8 @@
 //                             INFO_CLOSED 16 (reached CLOSED: no more events), INFO_LISTENER 32
 //                             INFO_SACK 64 (SACK negotiated, RFC 2018 2),
 //                             INFO_FAST_OPEN 128 (data of the peer's SYN accepted, RFC 7413),
-//                             INFO_ECN 256 (ECN in use, RFC 3168 6.1.1)
+//                             INFO_ECN 256 (ECN in use, RFC 3168 6.1.1),
+//                             INFO_RACK 512 (RACK loss detection runs: tcpRack and SACK, RFC 8985)
 //        12  u32 readable     in-order bytes waiting in the receive ring
 //        16  u32 writeRoom    free bytes in the send ring (total, not just contiguous)
 //        20  u32 localAddr    host order
@@ -173,6 +174,7 @@ import { activeOpen, KEEPALIVE_COUNT } from "./connect";
 import { userClose, userAbort, sendFin } from "./close";
 import { windowOpened } from "./input";
 import { fastOpenServerOn, fastOpenCookie, fastOpenClientOn, fastOpenInit } from "./fastopen";
+import { rackActive } from "./rack";
 
 /** Linux errno values used by the TCP ABI (returned negated). */
 export namespace Errno {
@@ -214,6 +216,8 @@ export namespace InfoFlag {
   export const ECN: u32 = 256;
   /** The peer's SYN carried data that was accepted with a Fast Open cookie (RFC 7413 4.2.2). */
   export const FAST_OPEN: u32 = 128;
+  /** RACK loss detection runs on this connection (Cfg.TcpRack and SACK negotiated, RFC 8985 6). */
+  export const RACK: u32 = 512;
 }
 
 // TcpInfo layout (see the header).
@@ -449,6 +453,7 @@ export function tcpInfoPtr(h: i32): usize {
     if ((t.flags & TF.SACK) != 0) flags |= InfoFlag.SACK;
     if ((t.flags & TF.ECN) != 0) flags |= InfoFlag.ECN;
     if ((t.flags & TF.FASTOPEN) != 0) flags |= InfoFlag.FAST_OPEN;
+    if (rackActive(t)) flags |= InfoFlag.RACK;
     if (t.rcvBufSize != 0) store<u32>(p, ringLength(tcbRecvRing(t)), I_READABLE);
     if (t.sndBufSize != 0) {
       if (writable(t)) store<u32>(p, ringFree(tcbSendRing(t)), I_WRITE_ROOM);

@@ -38,6 +38,8 @@ export const InfoFlag = {
   ECN: 256,
   /** The peer's SYN carried data accepted with a Fast Open cookie (RFC 7413 4.2.2). */
   FAST_OPEN: 128,
+  /** RACK loss detection runs on this connection (tcpRack and SACK negotiated, RFC 8985 6). */
+  RACK: 512,
 } as const;
 
 /** tcpSetOption option numbers. */
