@@ -9,7 +9,9 @@
 // and dropped; accepted data lands in the receive ring in place (out-of-order too).
 // Loss recovery is RFC 6582 NewReno, or with SACK negotiated RFC 6675: every ACK's SACK
 // blocks update the scoreboard (tcp/sack.ts), recovery starts on the third duplicate ACK or
-// IsLost(SND.UNA) and ends at a cumulative ACK of RecoveryPoint.
+// IsLost(SND.UNA) and ends at a cumulative ACK of RecoveryPoint. With Cfg.TcpRack, RACK-TLP
+// (RFC 8985) reads every ACK too: RACK marks segments lost by send time (tcp/rack.ts; it
+// starts recovery or feeds NextSeg rule 1), and the TLP episode is settled (tcp/tlp.ts).
 // Nothing allocates.
 //
 // Not implemented: the urgent pointer (RFC 9293 3.10.7.4 "sixth") is not reported to the

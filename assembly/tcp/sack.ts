@@ -20,7 +20,8 @@
 // dropped and one below evicts the highest (the scoreboard under-reports, never over-reports).
 // Every function is O(SACK_RANGES_MAX), never traps on any block values and never allocates.
 //
-// Lost retransmissions (beyond RFC 6675, as Linux's tcp_mark_lost_retrans before RACK): when
+// Lost retransmissions without RACK (Cfg.TcpRack 0; beyond RFC 6675, as Linux's
+// tcp_mark_lost_retrans before RACK, which replaces it when on, tcp/rack.ts): when
 // more than (DupThresh - 1) * SMSS bytes sent after the latest retransmission are SACKed while
 // retransmitted holes are still unSACKed, those retransmissions are taken as lost too, and
 // the holes become eligible for NextSeg rule 1 again instead of waiting for the RTO.
