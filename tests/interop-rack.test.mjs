@@ -89,7 +89,7 @@ if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {
     assert.is(c['tcp.tlp.probes'], 0);
     assert.is(c['tcp.rack.lost_marked'], 0);
     const r = withRack?.counters ?? {};
-    console.log(`note: 16 MiB at ${LOSS * 100}% loss, RACK-TLP on vs off: RTOs ${r['tcp.timer.rto']} vs ${c['tcp.timer.rto']}, retransmitted segments ${r['tcp.tx.retransmits']} vs ${c['tcp.tx.retransmits']}; on: TLP probes ${r['tcp.tlp.probes']}, TLP-repaired losses ${r['tcp.tlp.recoveries']}, RACK lost marks ${r['tcp.rack.lost_marked']}, reordering timer ${r['tcp.rack.reo_timer_fired']}, SACK recoveries ${r['tcp.sack.recovery_episodes']}`);
+    console.log(`\nnote: 16 MiB at ${LOSS * 100}% loss, RACK-TLP on vs off: RTOs ${r['tcp.timer.rto']} vs ${c['tcp.timer.rto']}, retransmitted segments ${r['tcp.tx.retransmits']} vs ${c['tcp.tx.retransmits']}; on: TLP probes ${r['tcp.tlp.probes']}, TLP-repaired losses ${r['tcp.tlp.recoveries']}, RACK lost marks ${r['tcp.rack.lost_marked']}, reordering timer ${r['tcp.rack.reo_timer_fired']}, SACK recoveries ${r['tcp.sack.recovery_episodes']}`);
   });
 }
 
