@@ -190,6 +190,37 @@ test('TLP episode: a D-SACK of the probe means nothing was lost: no congestion r
   assert.is(s.info(c.h).cwnd, 12000);
 });
 
+test('a flight larger than the record ring (128): the rest is sent untracked and counted; a hole is still repaired at once', () => {
+  // MSS 100 so that slow start reaches 160 segments within a 64 KiB window in four rounds.
+  const s = new TestStack({ config: { tcpRack: 1 } });
+  s.learnPeer(PEER_IP, PEER_MAC);
+  const l = s.x.tcpListen(0, 80, 0, 0, 0, 0);
+  const synAck = s.input(ipv4(tcp({ sport: 40000, dport: 80, flags: 'S', seq: 1000, options: { mss: 100, sackOk: true } })), 0);
+  const base = synAck[0].tcp.seq + 1;
+  s.input(ipv4(tcp({ sport: 40000, dport: 80, flags: 'A', seq: 1001, ack: base })), 10_000);
+  const h = s.x.tcpAccept(l);
+  const c = new PeerConn(s, { port: 80, peerPort: 40000, rcv: 1001, snd: base, h, l });
+  let out = segs(write(s, h, 60000, 10_000));
+  let now = 10_000;
+  const flights = [];
+  for (let round = 0; round < 4; round++) {
+    const ends = out.map((t) => t.seq + t.payload.length - base);
+    now += 10_000;
+    out = [];
+    for (const end of ends) out.push(...segs(c.send({ ack: base + end }, now))); // one ACK per segment
+    flights.push(out.length);
+  }
+  assert.equal(flights, [20, 40, 80, 160]);
+  assert.is(s.counter('tcp.rack.untracked'), 32);
+  // Segment 140 of the last flight lost, everything after it SACKed: repaired on this ACK.
+  const hole = out[140].seq - base;
+  const top = out[159].seq + 100 - base;
+  const r = sent(ack(c, base, hole, now + 10_000, [[hole + 100, top]]), base);
+  assert.equal(r[0], [hole, 100]);
+  assert.is(s.counter('tcp.sack.recovery_episodes'), 1);
+  assert.is(s.counter('tcp.timer.rto'), 0);
+});
+
 test('createStack: tcp.rack must be a boolean', async () => {
   const { createStack, MemoryLink } = await import('../dist/index.js');
   const [a] = MemoryLink.pair();
