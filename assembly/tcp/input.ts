@@ -614,13 +614,22 @@ function prrAck(t: Tcb, unaBefore: u32, sackedBefore: u32, newlySacked: u32, dup
  * RFC 8985 6.2 step 5 and its reaction: segments RACK finds lost start SACK recovery (RFC 6675
  * 5, when the previous episode's RecoveryPoint is acknowledged) or, within one, go by NextSeg
  * rule 1; segments still inside the reordering window arm the reordering timer (RFC 8985 6.3).
+ * From the timer (`timer`) inside a PRR recovery, where no ACK sized what may go, PRR is told
+ * one SMSS was delivered so the lost segment can leave (as Linux's tcp_rack_reo_timeout).
  */
-export function rackReact(t: Tcb): void {
+export function rackReact(t: Tcb, timer: bool = false): void {
   if (t.sndMax == t.sndUna) return;
-  const timeout = rackDetectLoss(t.rack, t, segmentPayloadMax(t));
+  const smss = segmentPayloadMax(t);
+  const timeout = rackDetectLoss(t.rack, t, smss);
   if (rackMarked > 0) {
-    if ((t.flags & TF.IN_RECOVERY) == 0 && seqGeq(t.sndUna, t.recover)) sackEnterRecovery(t);
-    else outputSchedule(t);
+    if ((t.flags & TF.IN_RECOVERY) == 0 && seqGeq(t.sndUna, t.recover)) {
+      sackEnterRecovery(t);
+    } else {
+      if (timer && (t.flags & TF.IN_RECOVERY) != 0 && ccPrrActive(tcbCc(t))) {
+        ccRecoveryAck(tcbCc(t), smss, sackPipe(t.sack, t.sndUna, t.sndMax, smss), false);
+      }
+      outputSchedule(t);
+    }
   }
   if (timeout > 0) rackReoArm(t, timeout);
 }

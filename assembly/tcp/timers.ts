@@ -271,7 +271,7 @@ function rexmtFired(t: Tcb): void {
     t.flags2 &= ~TF2.REO_ARMED;
     rackReoTimerFired();
     if (!tlpArm(t)) rexmtArm(t);
-    rackReact(t);
+    rackReact(t, true);
     return;
   }
   if ((t.flags2 & TF2.PTO_ARMED) != 0) {
