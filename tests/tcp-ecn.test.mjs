@@ -37,7 +37,9 @@ function withTos(frame, tos) {
 const bytes = (n) => new Uint8Array(n).map((_, i) => i & 0xff);
 
 function stack(tcpEcn) {
-  const s = new TestStack({ config: tcpEcn === undefined ? {} : { tcpEcn } });
+  // Without RACK-TLP (tcpRack 0): retransmissions come from the RTO at the times these tests
+  // expect (tests/tcp-rack.test.mjs covers RACK-TLP).
+  const s = new TestStack({ config: tcpEcn === undefined ? { tcpRack: 0 } : { tcpEcn, tcpRack: 0 } });
   s.learnPeer(PEER_IP, PEER_MAC);
   return s;
 }

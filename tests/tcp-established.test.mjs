@@ -195,7 +195,8 @@ test('limited transmit (RFC 3042): dup ACKs 1 and 2 each let one new segment out
 });
 
 test('zero window: persist probes <SEQ=SND.UNA-1> with backoff until the window opens', () => {
-  const { s, c, h } = established();
+  // Without RACK-TLP (tcpRack 0): no tail loss probe before the first persist probe.
+  const { s, c, h } = established({ config: { tcpRack: 0 } });
   c.send({ flags: 'A', win: 0 });
   s.write(h, bytes(100));
   assert.is(s.poll(T0).length, 0);

@@ -10,7 +10,8 @@ import { ipv4Frame as ipv4, tcpSegment as tcp } from '../dist/testing/frames.js'
 const T0 = 1_000_000;
 
 test('a full TX ring stops output; the next poll continues where it stopped', () => {
-  const s = new TestStack({ config: { txSlots: 4 } });
+  // Without RACK-TLP (tcpRack 0): no tail loss probe among the polls this test counts.
+  const s = new TestStack({ config: { txSlots: 4, tcpRack: 0 } });
   s.now = T0;
   const c = openPassive(s);
   s.write(c.h, new Uint8Array(10 * 1460));

@@ -53,7 +53,7 @@ test('negotiation: SACK-permitted echoed only when the SYN offers it; tcpSack=0 
 test('negotiation, active side: SYN offers SACK; used only when the SYN-ACK carries it', () => {
   const s = new TestStack();
   const a = openActive(s, { port: 80, options: { mss: 1000, sackOk: true } });
-  assert.is(s.info(a.h).flags, InfoFlag.CONNECTED | SACK_FLAG);
+  assert.is(s.info(a.h).flags, InfoFlag.CONNECTED | SACK_FLAG | InfoFlag.RACK, 'RACK runs where SACK does (tcpRack defaults to 1)');
   const b = openActive(s, { port: 81, options: { mss: 1000 } });
   assert.is(s.info(b.h).flags, InfoFlag.CONNECTED);
 });
@@ -133,7 +133,9 @@ test('receiver: 3 blocks beside timestamps; none when SACK was not negotiated', 
 
 /** A SACK connection that has sent 10 segments of 1000 bytes; returns [stack, conn, base]. */
 function sending(opts = {}) {
-  const s = new TestStack(opts);
+  // Without RACK-TLP unless asked (tcpRack 0): RFC 6675 recovery on its own, as these tests
+  // check it (tests/tcp-rack.test.mjs covers RACK-TLP on top of it).
+  const s = new TestStack({ ...opts, config: { tcpRack: 0, ...opts.config } });
   const c = openPassive(s, { options: { mss: 1000, sackOk: true } });
   const base = c.snd;
   s.write(c.h, new Uint8Array(10000));

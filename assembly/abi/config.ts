@@ -129,7 +129,8 @@ export enum Cfg {
    * 1: RFC 8985 RACK-TLP loss detection (assembly/tcp/rack.ts, tlp.ts): with SACK, segments
    * are found lost by send time (a later-sent one delivered and a reordering window passed);
    * with or without SACK, a tail loss probe goes out after about two round trips instead of
-   * waiting for the RTO. 0: RFC 6675 / RFC 6582 loss detection and the RTO only. Default 0.
+   * waiting for the RTO. 0: RFC 6675 / RFC 6582 loss detection and the RTO only. Default 1,
+   * as Linux (net.ipv4.tcp_recovery = 1).
    */
   TcpRack,
   /** Count of slots; not a slot. */
@@ -167,7 +168,7 @@ const DEFAULTS: StaticArray<u32> = [
   0, 0, 0, 0, 0,
   2, 64,
   1, 0,
-  0,
+  1,
 ];
 
 // The table itself, in static memory so its address is fixed before init.

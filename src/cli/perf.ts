@@ -37,7 +37,8 @@ Options:
   --congestion NAME     memory link: the stacks' congestion control, newreno (default) or cubic;
                         over --link tap the kernel sends, with its own (sysctl
                         net.ipv4.tcp_congestion_control)
-  --rack                memory link: RACK-TLP loss detection (RFC 8985) on both stacks
+  --no-rack             memory link: both stacks without RACK-TLP loss detection (RFC 8985),
+                        which is on by default
   --prr                 memory link: Proportional Rate Reduction (RFC 6937) in fast recovery, both stacks
   --clock real|virtual  real: wall time; virtual: simulated time (goodput over simSeconds). Default:
                         virtual when --impair is given (a simulated network), real otherwise
@@ -64,7 +65,10 @@ export interface PerfResult {
   seed: number;
   /** The sender's congestion control algorithm. */
   congestion: string;
-  /** Memory link with --rack only (so both links print the same fields otherwise): RACK-TLP on, the sender's RTOs, TLP probes and RACK lost marks. */
+  /**
+   * Memory link with --impair only (loss recovery on a simulated network; without it both
+   * links print the same fields): RACK-TLP on, the sender's RTOs, TLP probes and RACK lost marks.
+   */
   rack?: boolean;
   rtos?: number;
   tlpProbes?: number;
@@ -79,7 +83,7 @@ export async function perfMemory(opts: {
   bytes: number; seed: number; impair: ImpairmentOptions; clock: 'real' | 'virtual'; congestion?: CongestionControl;
   rack?: boolean; prr?: boolean;
 }): Promise<PerfResult> {
-  const rack = opts.rack ?? false;
+  const rack = opts.rack ?? true;
   const prr = opts.prr ?? false;
   const clock = opts.clock === 'virtual' ? new VirtualClock() : 'real';
   const congestion = opts.congestion ?? 'newreno';
@@ -128,9 +132,8 @@ export async function perfMemory(opts: {
   return {
     link: 'memory', bytes: opts.bytes, seconds, goodputMbps: (received * 8) / goodSeconds / 1e6,
     retransmits, ecnReductions, intact, received, sha256, seed: opts.seed, congestion, clock: opts.clock,
-    ...(rack ? { rack, rtos, tlpProbes, rackLostMarked } : {}),
     ...(opts.clock === 'virtual' ? { simSeconds } : {}),
-    ...(Object.keys(opts.impair).length ? { impair: opts.impair } : {}),
+    ...(Object.keys(opts.impair).length ? { rack, rtos, tlpProbes, rackLostMarked, impair: opts.impair } : {}),
   };
 }
 
@@ -154,7 +157,7 @@ export const command: Command = {
           seed: { type: 'string', default: '1' },
           clock: { type: 'string' },
           congestion: { type: 'string' },
-          rack: { type: 'boolean', default: false },
+          'no-rack': { type: 'boolean', default: false },
           prr: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
           tap: { type: 'string', default: 'wtap0' },
@@ -175,11 +178,11 @@ export const command: Command = {
     }
     let result: PerfResult;
     if (values.link === 'memory') {
-      result = await perfMemory({ bytes, seed, impair, clock, congestion, rack: values.rack, prr: values.prr });
+      result = await perfMemory({ bytes, seed, impair, clock, congestion, rack: !values['no-rack'], prr: values.prr });
     } else if (values.link === 'tap') {
       if (Object.keys(impair).length) throw new UsageError('--impair applies to --link memory only (the tap is a real link)');
       if (clock !== 'real') throw new UsageError('--link tap runs on real time only: drop --clock virtual');
-      if (values.rack) throw new UsageError('--rack applies to --link memory only: over the tap the kernel sends');
+      if (values['no-rack']) throw new UsageError('--no-rack applies to --link memory only: over the tap the kernel sends');
       if (values.prr) throw new UsageError('--prr applies to --link memory only: over the tap the kernel sends');
       if (congestion !== undefined) throw new UsageError("--congestion applies to --link memory only: over the tap the kernel sends, with its own algorithm (sysctl net.ipv4.tcp_congestion_control)");
       const [kernelAddr, prefix] = values.kernel!.split('/');

@@ -63,8 +63,10 @@ export interface TcpSettings {
    */
   prr?: boolean;
   /**
-   * RFC 8985 Tail Loss Probe: when the tail of a flight is lost, probe after about two round
-   * trips instead of waiting for the retransmission timeout (default false).
+   * RFC 8985 RACK-TLP loss detection: with SACK, a segment is lost once one sent after it was
+   * delivered and a reordering window passed; when the tail of a flight is lost, a probe goes
+   * after about two round trips instead of waiting for the retransmission timeout (default
+   * true, as Linux's net.ipv4.tcp_recovery).
    */
   rack?: boolean;
   /**
