@@ -5,58 +5,25 @@
 // stack's counters show tail loss probes sent and segments RACK marked lost. The same
 // download with RACK-TLP off runs beside it; RTOs and retransmissions of both are printed as
 // a `note:` (no assertion on time or on the comparison). Each run is a child process
-// (tests/interop-rack-stack.mjs) owning tap wtap46, one after the other.
+// (tests/support/lossy-tap.mjs) owning tap wtap46, one after the other.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
-import { tapOrSkip, tapPlan, run, startCapture, checkCapture, notedNegativeZero } from './support/tap.mjs';
+import { tapOrSkip, tapPlan, checkCapture, notedNegativeZero } from './support/tap.mjs';
+import { lossyDownload } from './support/lossy-tap.mjs';
 
 const FILE = 'tests/interop-rack.test.mjs';
 const TAP = 46;
 const SIZE = 16 * 1024 * 1024;
 const SEED = 9;
 const LOSS = 0.02;
-const HTTP_PORT = 8080;
 
-/** Starts the stack process; resolves { finish(): counters } once it serves. */
-async function startStack(rack) {
-  const child = spawn('setpriv', ['--pdeathsig', 'TERM', process.execPath,
-    new URL('./interop-rack-stack.mjs', import.meta.url).pathname, rack ? '1' : '0', String(LOSS)],
-  { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  const first = await lines.next();
-  if (first.done || first.value !== 'ready') throw new Error(`the stack process did not start (exit ${await exited})`);
-  return {
-    async finish() {
-      child.stdin.write('done\n');
-      const line = await lines.next();
-      await exited;
-      return JSON.parse(line.value);
-    },
-  };
-}
-
-/** One download by the kernel's curl; { curl, counters, dropped }. */
-async function download(rack, pcap) {
-  const plan = tapPlan(TAP);
-  const stack = await startStack(rack);
-  const capture = pcap ? await startCapture(plan.iface, pcap) : null;
-  const curl = await run('curl', ['-sS', '--max-time', '300', `http://${plan.stack}:${HTTP_PORT}/bytes/${SIZE}?seed=${SEED}`],
-    { hashStdout: true, timeoutMs: 310_000 });
-  await new Promise((r) => setTimeout(r, 200)); // the last ACKs and FINs into the capture
-  const dropped = capture ? (await capture.stop()).dropped : 0;
-  const counters = await stack.finish();
-  // The kernel unregisters the tap after the process is gone, not at once: the next run's
-  // process needs the name free.
-  const until = Date.now() + 15_000;
-  while (existsSync(`/sys/class/net/${plan.iface}`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  return { curl, counters, dropped };
+/** One download by the kernel's curl with rack on or off: { curl, counters, dropped }. */
+function download(rack, pcap) {
+  return lossyDownload({ tap: TAP, tcp: { rack }, loss: LOSS, size: SIZE, seed: SEED, pcap });
 }
 
 if (tapOrSkip(FILE, ['curl', 'tcpdump', 'tshark'])) {

@@ -5,59 +5,26 @@
 // kernel reporting SACK blocks, and the stack retransmitting holes below SACKed data rather
 // than data the kernel holds; the stack's counters show SACK recovery. The same download with
 // `tcp: { sack: false }` is printed beside it as a `note:` (retransmissions, RTOs; no
-// assertion on time). Each run is a child process (tests/interop-sack-stack.mjs) owning tap
+// assertion on time). Each run is a child process (tests/support/lossy-tap.mjs) owning tap
 // wtap41, one after the other.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
-import { tapOrSkip, tapPlan, run, startCapture, checkCapture, notedNegativeZero } from './support/tap.mjs';
+import { tapOrSkip, tapPlan, run, checkCapture, notedNegativeZero } from './support/tap.mjs';
+import { lossyDownload } from './support/lossy-tap.mjs';
 
 const FILE = 'tests/interop-sack.test.mjs';
 const TAP = 41;
 const SIZE = 16 * 1024 * 1024;
 const SEED = 9;
 const LOSS = 0.02;
-const HTTP_PORT = 8080;
 
-/** Starts the stack process; resolves { next(): Promise<line>, finish(): counters } once it serves. */
-async function startStack(sack) {
-  const child = spawn('setpriv', ['--pdeathsig', 'TERM', process.execPath,
-    new URL('./interop-sack-stack.mjs', import.meta.url).pathname, sack ? '1' : '0', String(LOSS)],
-  { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  const first = await lines.next();
-  if (first.done || first.value !== 'ready') throw new Error(`the stack process did not start (exit ${await exited})`);
-  return {
-    async finish() {
-      child.stdin.write('done\n');
-      const line = await lines.next();
-      await exited;
-      return JSON.parse(line.value);
-    },
-  };
-}
-
-/** One download by the kernel's curl; { curl, counters }. */
-async function download(sack, pcap) {
-  const plan = tapPlan(TAP);
-  const stack = await startStack(sack);
-  const capture = pcap ? await startCapture(plan.iface, pcap) : null;
-  const curl = await run('curl', ['-sS', '--max-time', '300', `http://${plan.stack}:${HTTP_PORT}/bytes/${SIZE}?seed=${SEED}`],
-    { hashStdout: true, timeoutMs: 310_000 });
-  await new Promise((r) => setTimeout(r, 200)); // the last ACKs and FINs into the capture
-  const dropped = capture ? (await capture.stop()).dropped : 0;
-  const counters = await stack.finish();
-  // The kernel unregisters the tap after the process is gone, not at once (seen under load):
-  // the next run's process needs the name free.
-  const until = Date.now() + 15_000;
-  while (existsSync(`/sys/class/net/${plan.iface}`) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  return { curl, counters, dropped };
+/** One download by the kernel's curl with sack on or off: { curl, counters, dropped }. */
+function download(sack, pcap) {
+  return lossyDownload({ tap: TAP, tcp: { sack }, loss: LOSS, size: SIZE, seed: SEED, pcap });
 }
 
 /**

@@ -8,35 +8,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestStack, Errno, State, InfoFlag, Opt } from './helpers/tcp-stack.mjs';
 import { ipv4Frame as ipv4, tcpSegment as tcp, ipAddress, PEER_IP, PEER_MAC } from '../dist/testing/frames.js';
+import { sipHash24Bytes } from './helpers/siphash.mjs';
 
 const KEY = [0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c]; // key bytes 00..0f
 const FO_CONFIG = { tcpFastOpen: 2, tcpFastOpenKey0: KEY[0], tcpFastOpenKey1: KEY[1], tcpFastOpenKey2: KEY[2], tcpFastOpenKey3: KEY[3] };
 
-// ---- an independent SipHash-2-4 (BigInt), checked against the paper's appendix A vector ----
-const M64 = (1n << 64n) - 1n;
-const rotl = (x, b) => ((x << b) | (x >> (64n - b))) & M64;
-function sipHash24(keyBytes, msg) {
-  const k0 = Buffer.from(keyBytes).readBigUInt64LE(0);
-  const k1 = Buffer.from(keyBytes).readBigUInt64LE(8);
-  let v0 = k0 ^ 0x736f6d6570736575n; let v1 = k1 ^ 0x646f72616e646f6dn;
-  let v2 = k0 ^ 0x6c7967656e657261n; let v3 = k1 ^ 0x7465646279746573n;
-  const round = () => {
-    v0 = (v0 + v1) & M64; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & M64; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & M64; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & M64; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
-  };
-  const padded = Buffer.alloc((Math.floor(msg.length / 8) + 1) * 8);
-  Buffer.from(msg).copy(padded);
-  padded[padded.length - 1] = msg.length & 255;
-  for (let i = 0; i < padded.length; i += 8) {
-    const m = padded.readBigUInt64LE(i);
-    v3 ^= m; round(); round(); v0 ^= m;
-  }
-  v2 ^= 0xffn;
-  round(); round(); round(); round();
-  return (v0 ^ v1 ^ v2 ^ v3) & M64;
-}
+// ---- the independent SipHash-2-4 model (tests/helpers/siphash.mjs), checked below against the paper's appendix A vector ----
+const sipHash24 = sipHash24Bytes;
 const keyBytes = Buffer.from([...Array(16).keys()]);
 
 /** The cookie the stack must give `ip`: SipHash-2-4 of its 4 bytes, the 8 output bytes little-endian. */

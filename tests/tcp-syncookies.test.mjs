@@ -11,30 +11,10 @@ import { TestStack, Errno, State } from './helpers/tcp-stack.mjs';
 import { ipv4Frame as ipv4, tcpSegment as tcp, ipAddress, PEER_IP, PEER_MAC, STACK_IP } from '../dist/testing/frames.js';
 import { resolveOptions } from '../dist/stack/options.js';
 import { MemoryLink } from '../dist/index.js';
+import { sipHash24 } from './helpers/siphash.mjs';
 
 // ---- an independent model of the cookie (BigInt) ----
 const M64 = (1n << 64n) - 1n;
-const rotl = (x, b) => ((x << b) | (x >> (64n - b))) & M64;
-function sipHash24(k0, k1, msg) {
-  let v0 = k0 ^ 0x736f6d6570736575n; let v1 = k1 ^ 0x646f72616e646f6dn;
-  let v2 = k0 ^ 0x6c7967656e657261n; let v3 = k1 ^ 0x7465646279746573n;
-  const round = () => {
-    v0 = (v0 + v1) & M64; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & M64; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & M64; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & M64; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
-  };
-  const padded = Buffer.alloc((Math.floor(msg.length / 8) + 1) * 8);
-  Buffer.from(msg).copy(padded);
-  padded[padded.length - 1] = msg.length & 255;
-  for (let i = 0; i < padded.length; i += 8) {
-    const m = padded.readBigUInt64LE(i);
-    v3 ^= m; round(); round(); v0 ^= m;
-  }
-  v2 ^= 0xffn;
-  round(); round(); round(); round();
-  return (v0 ^ v1 ^ v2 ^ v3) & M64;
-}
 /** The stack's deriveKey (SplitMix64 finaliser of seed + golden * purpose), seed 0. */
 function deriveKey(purpose) {
   let x = (0x9e3779b97f4a7c15n * BigInt(purpose)) & M64;
