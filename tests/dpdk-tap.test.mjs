@@ -28,6 +28,28 @@ const IFACE = `wtt${process.pid % 100000}`;
 const KERNEL = `10.98.${tag}.1`;
 const STACK = `10.98.${tag}.2`;
 
+/**
+ * An Ethernet + IPv4 + TCP (ACK) frame from 10.98.t.2:5555 to 10.98.t.1:`dport`, checksums
+ * left 0 for the port's offloads to fill; `dst` is the destination MAC (broadcast if omitted).
+ */
+function tcpFrame({ t, src, dst, dport, seq = 0, payload }) {
+  const f = Buffer.alloc(54 + payload.length);
+  if (dst) Buffer.from(dst).copy(f, 0);
+  else f.fill(0xff, 0, 6);
+  Buffer.from(src).copy(f, 6);
+  f.writeUInt16BE(0x0800, 12);
+  f.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0], 14);
+  f.writeUInt16BE(40 + payload.length, 16);
+  f.set([10, 98, t, 2, 10, 98, t, 1], 26);
+  f.writeUInt16BE(5555, 34);
+  f.writeUInt16BE(dport, 36);
+  f.writeUInt32BE(seq, 38);
+  f.writeUInt16BE(0x5010, 46); // data offset 5, ACK
+  f.writeUInt16BE(65535, 48);
+  Buffer.from(payload).copy(f, 54);
+  return f;
+}
+
 function run(cmd, args) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -177,21 +199,7 @@ if (root) {
       await new Promise((resolve) => tshark.stderr.on('data', (d) => { said += d; if (/Capturing on/.test(said)) resolve(); }));
       await new Promise((r) => setTimeout(r, 1000)); // dumpcap reports ready a little before it captures
       const kernelMac = Buffer.from(readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim().split(':').map((h) => parseInt(h, 16)));
-      const payload = Buffer.from(bytes(4000, 5));
-      const f = Buffer.alloc(54 + payload.length);
-      kernelMac.copy(f, 0);
-      port.info().mac.copy(f, 6);
-      f.writeUInt16BE(0x0800, 12);
-      f.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0], 14);
-      f.writeUInt16BE(40 + payload.length, 16);
-      f.set([10, 98, t, 2, 10, 98, t, 1], 26);
-      f.writeUInt16BE(5555, 34);
-      f.writeUInt16BE(5556, 36);
-      f.writeUInt32BE(1_000_000, 38);
-      f.writeUInt32BE(0, 42);
-      f.writeUInt16BE(0x5010, 46); // data offset 5, ACK
-      f.writeUInt16BE(65535, 48);
-      payload.copy(f, 54);
+      const f = tcpFrame({ t, src: port.info().mac, dst: kernelMac, dport: 5556, seq: 1_000_000, payload: bytes(4000, 5) });
       putTx(s, [f], [{ flags: 1 | 2 | 4 | 16, l2: 14, l3: 20, l4: 20, tsoMss: 1000 }]);
       assert.is(q.tx(1), 1);
       await new Promise((r) => setTimeout(r, 500));
@@ -233,19 +241,7 @@ if (root) {
       execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`]);
       execFileSync('ip', ['addr', 'add', `10.98.${t}.1/24`, 'dev', iface]);
       execFileSync('ip', ['link', 'set', iface, 'up']);
-      const payload = Buffer.from(bytes(20000, 6));
-      const f = Buffer.alloc(54 + payload.length);
-      f.fill(0xff, 0, 6);
-      port.info().mac.copy(f, 6);
-      f.writeUInt16BE(0x0800, 12);
-      f.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0], 14);
-      f.writeUInt16BE(40 + payload.length, 16);
-      f.set([10, 98, t, 2, 10, 98, t, 1], 26);
-      f.writeUInt16BE(5555, 34);
-      f.writeUInt16BE(5557, 36);
-      f.writeUInt16BE(0x5010, 46);
-      f.writeUInt16BE(65535, 48);
-      payload.copy(f, 54);
+      const f = tcpFrame({ t, src: port.info().mac, dport: 5557, payload: bytes(20000, 6) });
       const before = port.stats();
       for (let round = 0; round < 20; round++) {
         putTx(s, [f, f, f, f], Array(4).fill({ flags: 1 | 2 | 4 | 16, l2: 14, l3: 20, l4: 20, tsoMss: 1000 }));
@@ -276,21 +272,7 @@ if (root) {
     try {
       execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=1`]);
       execFileSync('ip', ['link', 'set', iface, 'up']);
-      const segment = (payloadBytes) => {
-        const f = Buffer.alloc(54 + payloadBytes);
-        f.fill(0xff, 0, 6);
-        port.info().mac.copy(f, 6);
-        f.writeUInt16BE(0x0800, 12);
-        f.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0], 14);
-        f.writeUInt16BE(40 + payloadBytes, 16);
-        f.set([10, 98, t, 2, 10, 98, t, 1], 26);
-        f.writeUInt16BE(5555, 34);
-        f.writeUInt16BE(5558, 36);
-        f.writeUInt16BE(0x5010, 46);
-        f.writeUInt16BE(65535, 48);
-        f.set(bytes(payloadBytes, 7), 54);
-        return f;
-      };
+      const segment = (payloadBytes) => tcpFrame({ t, src: port.info().mac, dport: 5558, payload: bytes(payloadBytes, 7) });
       const plain = { flags: 1 | 2 | 4, l2: 14, l3: 20, l4: 20 };
       // Pieces of 1460: 1460 + 54 header bytes > MTU 1500, which net_tap counts against.
       const tooBig = { flags: 1 | 2 | 4 | 16, l2: 14, l3: 20, l4: 20, tsoMss: 1460 };
