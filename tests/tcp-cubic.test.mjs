@@ -6,9 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadParts } from './support/tcpparts.mjs';
-import { createHash } from 'node:crypto';
-import { createStack, MemoryLink, VirtualClock } from '../dist/index.js';
-import { seededChunks, seededSha256 } from '../dist/util/seeded-bytes.js';
+import { virtualTransfer } from './support/virtual-transfer.mjs';
 
 /** A fresh parts instance, initialised with the default config. */
 const load = () => loadParts();
@@ -240,53 +238,9 @@ test('cubic: hostile hook inputs never trap and keep cwnd within [SMSS, 2^30]', 
 
 // ---------------------------------------------------------------- whole connections
 
-/**
- * Stack B sends `bytes` seeded bytes to a sink on stack A over a MemoryLink pair with
- * `impair`, on a virtual clock. Every `sampleUs` of simulated time the sender's cwnd (the
- * stack's tcpInfo, read through the socket's own handle) is recorded.
- */
-async function transfer({ congestion, bytes, impair, seed = 7, sampleUs = 10_000, buffers = 256 * 1024 }) {
-  const clock = new VirtualClock();
-  const [a, b] = MemoryLink.pair({ seed, ...impair });
-  const tcp = { congestion, sendBuffer: buffers, recvBuffer: buffers };
-  const server = await createStack({ link: a, address: '10.0.0.1/24', seed, clock, tcp });
-  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: seed + 1, clock, tcp });
-  const hash = createHash('sha256');
-  let received = 0;
-  const done = new Promise((resolve, reject) => {
-    server.net.createServer((sock) => {
-      sock.on('data', (d) => { hash.update(d); received += d.length; });
-      sock.on('end', () => { sock.end(); resolve(); });
-      sock.on('error', reject);
-    }).listen(5201);
-  });
-  const sock = client.net.connect({ host: '10.0.0.1', port: 5201 });
-  sock.resume();
-  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
-  const start = clock.nowUs();
-  const trace = [];
-  let sampling = true;
-  const sample = () => {
-    if (!sampling) return;
-    const info = sock.ctx.tcp.info(sock.handle);
-    if (info) trace.push({ t: clock.nowUs() - start, cwnd: info.cwnd, mss: info.mss });
-    clock.setTimer(clock.nowUs() + sampleUs, sample);
-  };
-  sample();
-  for (const chunk of seededChunks(seed, bytes)) {
-    if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
-  }
-  sock.end();
-  await done;
-  sampling = false;
-  const simSeconds = (clock.nowUs() - start) / 1e6;
-  const result = {
-    intact: received === bytes && hash.digest('hex') === seededSha256(seed, bytes),
-    trace, simSeconds, goodputMbps: (received * 8) / simSeconds / 1e6,
-    client: client.counters(), server: server.counters(), link: b.stats, // b sends the data
-  };
-  await Promise.all([client.close({ timeoutMs: 5000 }), server.close({ timeoutMs: 5000 })]);
-  return result;
+/** A transfer (tests/support/virtual-transfer.mjs) with `congestion`, its cwnd sampled every `sampleUs`. */
+function transfer({ congestion, bytes, impair, seed = 7, sampleUs = 10_000, buffers = 256 * 1024 }) {
+  return virtualTransfer({ tcp: { congestion, sendBuffer: buffers, recvBuffer: buffers }, bytes, impair, seed, sampleUs });
 }
 
 /** Reductions in a cwnd trace: each drop by 10% or more, with the peak before it. */

@@ -6,9 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadParts } from './support/tcpparts.mjs';
-import { createHash } from 'node:crypto';
-import { createStack, MemoryLink, VirtualClock } from '../dist/index.js';
-import { seededChunks, seededSha256 } from '../dist/util/seeded-bytes.js';
+import { createStack, MemoryLink } from '../dist/index.js';
+import { virtualTransfer } from './support/virtual-transfer.mjs';
 
 const NEWRENO = 1, CUBIC = 2;
 const DUPACK = 1, RTO = 2;
@@ -179,40 +178,7 @@ test('prr: hostile hook inputs never trap: RecoverFS 0, pipe and delivered at 2^
 
 // ---------------------------------------------------------------- whole connections
 
-/** Stack B sends `bytes` seeded bytes to a sink on stack A over an impaired MemoryLink pair, virtual clock. */
-async function transfer({ tcp, bytes, impair, seed = 7 }) {
-  const clock = new VirtualClock();
-  const [a, b] = MemoryLink.pair({ seed, ...impair });
-  const settings = { sendBuffer: 256 * 1024, recvBuffer: 256 * 1024, ...tcp };
-  const server = await createStack({ link: a, address: '10.0.0.1/24', seed, clock, tcp: settings });
-  const client = await createStack({ link: b, address: '10.0.0.2/24', seed: seed + 1, clock, tcp: settings });
-  const hash = createHash('sha256');
-  let received = 0;
-  const done = new Promise((resolve, reject) => {
-    server.net.createServer((sock) => {
-      sock.on('data', (d) => { hash.update(d); received += d.length; });
-      sock.on('end', () => { sock.end(); resolve(); });
-      sock.on('error', reject);
-    }).listen(5201);
-  });
-  const sock = client.net.connect({ host: '10.0.0.1', port: 5201 });
-  sock.resume();
-  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
-  const start = clock.nowUs();
-  for (const chunk of seededChunks(seed, bytes)) {
-    if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
-  }
-  sock.end();
-  await done;
-  const simSeconds = (clock.nowUs() - start) / 1e6;
-  const result = {
-    intact: received === bytes && hash.digest('hex') === seededSha256(seed, bytes),
-    simSeconds, goodputMbps: (received * 8) / simSeconds / 1e6,
-    client: client.counters(), link: b.stats,
-  };
-  await Promise.all([client.close({ timeoutMs: 5000 }), server.close({ timeoutMs: 5000 })]);
-  return result;
-}
+const transfer = virtualTransfer;
 
 for (const sack of [true, false]) {
   for (const congestion of ['newreno', 'cubic']) {
